@@ -1,0 +1,27 @@
+// Every client the suite drives, with its exact version and capabilities. Scenarios ask
+// for capabilities; a client lacking one gets "not applicable", never a pass.
+import { createKafkaJsDriver } from './kafkajs/kafkajs-driver.js';
+import type { Capability, ClientDriver } from './types.js';
+
+export interface ClientEntry {
+  id: string;
+  create(): ClientDriver | Promise<ClientDriver>;
+}
+
+export const clientRegistry: ClientEntry[] = [
+  { id: 'kafkajs', create: createKafkaJsDriver },
+];
+
+/** `KOPC_CLIENTS=kafkajs,...` selects clients; default: all. */
+export function selectedClients(env: NodeJS.ProcessEnv = process.env): ClientEntry[] {
+  const raw = env.KOPC_CLIENTS?.trim();
+  if (!raw) return clientRegistry;
+  const ids = raw.split(',').map((s) => s.trim());
+  const unknown = ids.filter((i) => !clientRegistry.some((c) => c.id === i));
+  if (unknown.length) throw new Error(`KOPC_CLIENTS: unknown client(s) ${unknown.join(', ')}; known: ${clientRegistry.map((c) => c.id).join(', ')}`);
+  return clientRegistry.filter((c) => ids.includes(c.id));
+}
+
+export function missingCapabilities(driver: ClientDriver, needs: Capability[]): Capability[] {
+  return needs.filter((c) => !driver.capabilities.has(c));
+}

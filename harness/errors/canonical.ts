@@ -1,0 +1,31 @@
+// Canonical error codes: the Kafka protocol's own error names, plus a few of ours for
+// failures below the protocol. Scenarios assert on these, never on one library's text;
+// the raw message travels along for the report.
+
+export const OUR_CODES = ['TLS_HANDSHAKE_FAILED', 'CONNECTION_REFUSED', 'CONNECTION_CLOSED', 'HOST_UNRESOLVABLE',
+  'TIMEOUT', 'CLIENT_CRASHED', 'UNKNOWN'] as const;
+
+/** A Kafka protocol error name (SASL_AUTHENTICATION_FAILED, TOPIC_AUTHORIZATION_FAILED, …) or one of OUR_CODES. */
+export type CanonicalCode = string;
+
+export class ClientError extends Error {
+  constructor(readonly code: CanonicalCode, readonly raw: string, readonly client: string) {
+    super(`${code} (${client}): ${raw}`);
+    this.name = 'ClientError';
+  }
+}
+
+const TLS_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE',
+  'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+
+/** Maps a Node socket/TLS error code (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, …) to a canonical code. */
+export function canonicalFromNodeCode(code: string | undefined): CanonicalCode | undefined {
+  if (!code) return undefined;
+  if (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) return 'TLS_HANDSHAKE_FAILED';
+  if (code === 'ECONNREFUSED') return 'CONNECTION_REFUSED';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'CONNECTION_CLOSED';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'HOST_UNRESOLVABLE';
+  if (code === 'ETIMEDOUT') return 'TIMEOUT';
+  return undefined;
+}

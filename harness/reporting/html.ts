@@ -1,0 +1,60 @@
+// The compatibility matrix as one self-contained HTML page: scenarios down, clients across,
+// one table per target; each cell's colour is its status and links to its details.
+import type { CellResult, CellStatus, RunResults } from './model.js';
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export const STATUS_COLOURS: Record<CellStatus, string> = {
+  pass: '#2e7d32', fail: '#c62828', 'known-failure': '#ef6c00', 'unexpected-pass': '#6a1b9a',
+  'not-applicable': '#9e9e9e', 'not-run': '#607d8b', flaky: '#f9a825', skipped: '#bdbdbd',
+};
+
+function cellId(c: CellResult): string {
+  return `cell-${c.target}-${c.client}-${c.scenarioId}`.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+export function renderHtml(run: RunResults): string {
+  const targets = [...new Set(run.cells.map((c) => c.target))];
+  const counts = new Map<CellStatus, number>();
+  for (const c of run.cells) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
+  const summary = [...counts.entries()].map(([s, n]) =>
+    `<span class="badge" style="background:${STATUS_COLOURS[s]}">${esc(s)}: ${n}</span>`).join(' ');
+  const tables = targets.map((t) => {
+    const cells = run.cells.filter((c) => c.target === t);
+    const clients = [...new Map(cells.map((c) => [c.client, c.clientVersion ?? ''])).entries()];
+    const scenarios = [...new Set(cells.map((c) => c.scenarioId))];
+    const info = run.targets.find((x) => x.id === t);
+    const rows = scenarios.map((s) => {
+      const tds = clients.map(([client]) => {
+        const c = cells.find((x) => x.scenarioId === s && x.client === client);
+        if (!c) return '<td class="cell empty">—</td>';
+        return `<td class="cell" data-status="${c.status}" style="background:${STATUS_COLOURS[c.status]}"><a href="#${cellId(c)}" title="${esc(c.message ?? c.status)}">${esc(c.status)}</a></td>`;
+      }).join('');
+      return `<tr><th scope="row">${esc(s)}</th>${tds}</tr>`;
+    }).join('\n');
+    return `<section><h2>Target: ${esc(t)}</h2>${info?.description ? `<p>${esc(info.description)}</p>` : ''}${info?.reason ? `<p class="reason">${esc(info.reason)}</p>` : ''}
+<table class="matrix" data-target="${esc(t)}"><thead><tr><th>scenario</th>${clients.map(([c, v]) => `<th>${esc(c)}<br><small>${esc(v)}</small></th>`).join('')}</tr></thead>
+<tbody>${rows}</tbody></table></section>`;
+  }).join('\n');
+  const details = run.cells.map((c) => `<details id="${cellId(c)}"><summary><b>${esc(c.status)}</b> ${esc(c.target)} × ${esc(c.client)} × ${esc(c.scenarioId)} (${c.durationMs} ms)</summary>
+<p>${esc(c.title)}</p>${c.canonicalError ? `<p>canonical error: <code>${esc(c.canonicalError)}</code></p>` : ''}${c.message ? `<pre>${esc(c.message)}</pre>` : ''}
+<p>re-run: <code>${esc(c.rerun)}</code></p></details>`).join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>kop-conformance: compatibility matrix</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table.matrix{border-collapse:collapse;margin-bottom:1.5em}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}
+td.cell a{color:#fff;text-decoration:none;display:block}
+.badge{color:#fff;padding:2px 8px;border-radius:8px;font-size:13px}
+.reason{color:#555;font-style:italic}
+pre{white-space:pre-wrap;background:#f5f5f5;padding:6px}
+</style></head><body>
+<h1>kop-conformance: compatibility matrix</h1>
+<p>Run ${esc(run.startedAt)} → ${esc(run.finishedAt)}. ${summary}</p>
+${tables}
+<h2>Details</h2>
+${details}
+</body></html>
+`;
+}

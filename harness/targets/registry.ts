@@ -1,0 +1,89 @@
+// Which targets exist and how each is started. The matrix of a run is the selected ids
+// (KOPC_TARGETS); a target that cannot run here becomes a "not run" slot with its reason.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { selectedTargetIds, type TargetId, type TargetSlot } from './slots.js';
+import { targetInfo, TargetUnavailableError, type StartedTarget, type TargetInfo } from './types.js';
+import { ensureDir, workDir } from '../util/paths.js';
+import { progress } from '../util/progress.js';
+
+/** True when the environment names a real live endpoint (rather than the self-test). */
+export function liveEndpointConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.KOPC_PROPERTIES || env.KOPC_BOOTSTRAP_SERVERS);
+}
+
+/**
+ * The live target's self-test: a client.properties file, in Kafka's own property names,
+ * that points at an embedded broker as if it were a remote endpoint.
+ */
+export function writeSelfTestProperties(info: TargetInfo): string {
+  const listener = info.listeners.find((l) => l.securityProtocol === 'SASL_SSL');
+  const principal = info.principals[0];
+  if (!listener || !principal || !info.tls.truststorePath) throw new Error(`target ${info.id} cannot back the live self-test`);
+  const q = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  const esc = (s: string) => s.replace(/\\/g, '\\\\');
+  const path = join(ensureDir(join(workDir, `live-selftest-${process.pid}`)), 'client.properties');
+  writeFileSync(path, [
+    `# live target self-test: the embedded ${info.id} broker, reached as if it were remote`,
+    `bootstrap.servers=${listener.host}:${listener.port}`,
+    'security.protocol=SASL_SSL',
+    'sasl.mechanism=PLAIN',
+    `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${q(principal.username)}" password="${q(principal.password)}";`,
+    `ssl.truststore.location=${esc(info.tls.truststorePath)}`,
+    `ssl.truststore.password=${esc(info.tls.truststorePassword ?? '')}`,
+    'ssl.truststore.type=PKCS12',
+    '',
+  ].join('\n'), { mode: 0o600 });
+  return path;
+}
+
+async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Promise<StartedTarget> {
+  // Loaded on demand: a run that selects one target loads only that target's code.
+  switch (id) {
+    case 'kop':
+      return await (await import('./kop/kop-target.js')).startKopBroker();
+    case 'kafka':
+      return await (await import('./kafka/kafka-target.js')).startKafkaBroker();
+    case 'container':
+      return await (await import('./container/container-target.js')).startContainerTarget();
+    case 'live': {
+      const { loadLiveConfig } = await import('./live/live-config.js');
+      const { startLiveTarget } = await import('./live/live-target.js');
+      if (liveEndpointConfigured()) return await startLiveTarget(loadLiveConfig({ propertiesPath: process.env.KOPC_PROPERTIES }));
+      const backing = started.get('kop') ?? started.get('kafka');
+      if (!backing) {
+        throw new TargetUnavailableError('live', 'not run: no live endpoint configured (set KOPC_PROPERTIES=client.properties) and no embedded broker started to self-test against');
+      }
+      const live = await startLiveTarget(loadLiveConfig({ propertiesPath: writeSelfTestProperties(backing), env: {} }));
+      return { ...live, description: `${live.description} — self-test against embedded ${backing.id} via client.properties` };
+    }
+  }
+}
+
+export async function startTargets(ids: TargetId[] = selectedTargetIds()): Promise<{ slots: TargetSlot[]; stopAll: () => Promise<void> }> {
+  const started = new Map<TargetId, StartedTarget>();
+  const slots: TargetSlot[] = [];
+  // Embedded brokers first: the live self-test needs one of them.
+  const order = [...ids].sort((a, b) => Number(a === 'live') - Number(b === 'live'));
+  for (const id of order) {
+    try {
+      const t = await startOne(id, started);
+      started.set(id, t);
+      slots.push({ id, state: 'started', info: targetInfo(t) });
+    } catch (err) {
+      if (err instanceof TargetUnavailableError) {
+        progress(`target ${id}`, err.message);
+        slots.push({ id, state: 'not-run', reason: err.message });
+      } else {
+        const msg = err instanceof Error ? err.message : String(err);
+        progress(`target ${id}`, `start failed: ${msg.split('\n')[0]}`);
+        slots.push({ id, state: 'start-failed', error: msg });
+      }
+    }
+  }
+  slots.sort((a, b) => ids.indexOf(a.id as TargetId) - ids.indexOf(b.id as TargetId));
+  const stopAll = async () => {
+    for (const t of [...started.values()].reverse()) await t.stop().catch(() => undefined);
+  };
+  return { slots, stopAll };
+}

@@ -1,0 +1,21 @@
+// A target as the tests see it: started (with its plain-data info), not run here (with the
+// reason that goes into the report), or broken (its start failed: every test of it fails).
+import type { TargetInfo } from './types.js';
+
+export type TargetSlot =
+  | { id: string; state: 'started'; info: TargetInfo }
+  | { id: string; state: 'not-run'; reason: string }
+  | { id: string; state: 'start-failed'; error: string };
+
+export const ALL_TARGET_IDS = ['kop', 'kafka', 'live', 'container'] as const;
+export type TargetId = (typeof ALL_TARGET_IDS)[number];
+
+/** `KOPC_TARGETS=kafka,live` selects targets; default: all of them. */
+export function selectedTargetIds(env: NodeJS.ProcessEnv = process.env): TargetId[] {
+  const raw = env.KOPC_TARGETS?.trim();
+  if (!raw) return [...ALL_TARGET_IDS];
+  const ids = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = ids.filter((i) => !(ALL_TARGET_IDS as readonly string[]).includes(i));
+  if (bad.length) throw new Error(`KOPC_TARGETS: unknown target(s) ${bad.join(', ')}; known: ${ALL_TARGET_IDS.join(', ')}`);
+  return ids as TargetId[];
+}

@@ -1,0 +1,89 @@
+// The target contract: where an endpoint is, and how a client reaches it.
+// Modelled on testcontainers' start() → Started… object: start() does the work
+// (or, for a live endpoint, only validates and connects) and returns an object
+// that knows listeners, credentials, CA and the topic-naming scheme.
+
+export type SecurityProtocol = 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+export interface Listener {
+  /** SASL_PLAINTEXT (the GDN's 9092) or SASL_SSL (the GDN's 9093). */
+  securityProtocol: SecurityProtocol;
+  host: string;
+  port: number;
+}
+
+/** One tenant/fabric login: username `<tenant>/<fabric>`, password `token:<jwt>`. */
+export interface Principal {
+  tenant: string;
+  fabric: string;
+  /** `<tenant>/<fabric>`: the SASL PLAIN username. */
+  username: string;
+  /** `token:<jwt or api key>`: the SASL PLAIN password. A secret: never print it. */
+  password: string;
+}
+
+export interface TlsSettings {
+  /** PEM file of the CA that signed the endpoint's certificate (absent: system CAs). */
+  caPemPath?: string;
+  /** The same CA as a PKCS12 truststore, for Java clients. */
+  truststorePath?: string;
+  /** Truststore password. A secret: never print it. */
+  truststorePassword?: string;
+  /** false only when a configuration turned verification off explicitly; reports say so. */
+  verify: boolean;
+}
+
+export interface TopicNaming {
+  /** `c8globals.`: replicated to every region of the fabric. */
+  globalPrefix: string;
+  /** `c8locals.`: one region only. */
+  localPrefix: string;
+}
+
+/** What tests need to know of a started target: plain data, passed from the global setup to workers. */
+export interface TargetInfo {
+  /** Stable id used in reports and expectation manifests: `kop`, `kafka`, `live`, `container`. */
+  readonly id: string;
+  /** Human description with versions, e.g. `Apache Kafka 3.9.1 (KRaft, embedded)`. */
+  readonly description: string;
+  readonly listeners: Listener[];
+  /** Principals the suite may log in as; [0] is the default, further ones exist for isolation checks. */
+  readonly principals: Principal[];
+  readonly tls: TlsSettings;
+  readonly topics: TopicNaming;
+  /** Broker log file(s) to attach to failing tests. */
+  readonly logFiles: string[];
+  /**
+   * Passwords that must be refused, index-aligned with principals: the same claims signed
+   * with another key. Absent for live targets (the suite cannot mint their tokens).
+   */
+  readonly forgedPasswords?: string[];
+}
+
+export interface StartedTarget extends TargetInfo {  /** Stops what start() started (the whole process tree). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The plain-data view of a started target. */
+export function targetInfo(t: StartedTarget): TargetInfo {
+  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords } = t;
+  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords };
+}
+
+export function listenerFor(target: TargetInfo, protocol: SecurityProtocol): Listener {
+  const l = target.listeners.find((x) => x.securityProtocol === protocol);
+  if (!l) throw new Error(`target ${target.id} has no ${protocol} listener`);
+  return l;
+}
+
+export function bootstrap(l: Listener): string {
+  return `${l.host}:${l.port}`;
+}
+
+/** Thrown when a target cannot run here; the message is the report's "not run" reason. */
+export class TargetUnavailableError extends Error {
+  constructor(readonly targetId: string, reason: string) {
+    super(reason);
+    this.name = 'TargetUnavailableError';
+  }
+}

@@ -1,0 +1,77 @@
+// Resolves a project pom (and builds its sources, if any) into the cache, outside git.
+// Maven's own local repository (~/.m2) caches the downloads; a stamp file keyed by the
+// pom's and sources' content skips Maven entirely on warm runs.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { execa } from 'execa';
+import { cacheDir, ensureDir } from './paths.js';
+import { progress } from './progress.js';
+
+function hashTree(root: string, h = createHash('sha256'), base = root): ReturnType<typeof createHash> {
+  for (const name of readdirSync(root).sort()) {
+    const p = join(root, name);
+    if (name === 'target') continue;
+    if (statSync(p).isDirectory()) hashTree(p, h, base);
+    else h.update(relative(base, p)).update(readFileSync(p));
+  }
+  return h;
+}
+
+export interface MavenBuild {
+  /** Directory with every runtime dependency jar (and the module's own jar, if it has sources). */
+  libDir: string;
+  /** Classpath string of all jars in libDir. */
+  classpath: string;
+}
+
+/**
+ * Runs `mvn package dependency:copy-dependencies` on the pom in `moduleDir`, writing into
+ * `<cache>/<name>-<hash>/`. The pom must take its build directory from `-Dkopc.buildDir`
+ * and its copy target from `-Dkopc.libDir` (see the project's poms).
+ */
+export async function mavenBuild(name: string, moduleDir: string, timeoutMs = 20 * 60_000): Promise<MavenBuild> {
+  const hash = hashTree(moduleDir).digest('hex').slice(0, 12);
+  const outDir = ensureDir(join(cacheDir, 'maven', `${name}-${hash}`));
+  const libDir = join(outDir, 'lib');
+  const stamp = join(outDir, '.complete');
+  if (!existsSync(stamp)) {
+    progress(`maven ${name}`, 'resolving and building (first run downloads from Maven Central; later runs use the cache)');
+    const t0 = Date.now();
+    const child = execa('mvn', ['-B', '-f', join(moduleDir, 'pom.xml'),
+      `-Dkopc.buildDir=${join(outDir, 'build')}`, `-Dkopc.libDir=${libDir}`,
+      'package', 'dependency:copy-dependencies'], {
+      stdin: 'ignore', all: true, timeout: timeoutMs, reject: false,
+      env: { ...process.env, MAVEN_OPTS: process.env.MAVEN_OPTS ?? '-Xmx512m' },
+    });
+    let downloads = 0;
+    let lastShown = 0;
+    const lines: string[] = [];
+    child.all?.setEncoding('utf8');
+    let buf = '';
+    child.all?.on('data', (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        if (lines.length > 200) lines.shift();
+        if (/Downloaded from|Downloading from/.test(line)) downloads++;
+        if (Date.now() - lastShown > 5000) {
+          lastShown = Date.now();
+          progress(`maven ${name}`, `${downloads} artifacts fetched so far, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        }
+      }
+    });
+    const r = await child;
+    if (r.exitCode !== 0) {
+      const errs = lines.filter((l) => l.includes('ERROR')).slice(0, 6).join('\n');
+      throw new Error(`maven build of ${name} failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}):\n${errs}`);
+    }
+    writeFileSync(stamp, new Date().toISOString());
+    progress(`maven ${name}`, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const jars = readdirSync(libDir).filter((f) => f.endsWith('.jar')).map((f) => join(libDir, f));
+  return { libDir, classpath: jars.join(':') };
+}

@@ -1,0 +1,46 @@
+// Broker processes must never outlive the run that started them.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { isAlive, startGuarded } from './process.js';
+import { pollUntil } from './wait.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kopc-proc-'));
+
+async function childPids(groupLeader: number): Promise<number[]> {
+  const r = await execa('pgrep', ['-g', String(groupLeader)], { reject: false });
+  return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+describe('guarded processes', () => {
+  it('stop() ends the whole process group', async () => {
+    const p = startGuarded('sleep', ['300'], { logFile: join(dir, 'a.log'), watchPid: process.pid });
+    await pollUntil('sleep to start', async () => {
+      if ((await childPids(p.pid)).length < 2) throw new Error('not yet');
+    }, { timeoutMs: 5000, intervalMs: 50 });
+    const pids = await childPids(p.pid);
+    await p.stop(3000);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid} still alive`).toBe(false);
+  });
+
+  it('a child dies when the process it watches disappears', async () => {
+    const parent = execa('sleep', ['2']);
+    const p = startGuarded('sleep', ['300'], { logFile: join(dir, 'b.log'), watchPid: parent.pid });
+    await parent;
+    await pollUntil('guarded child to exit after its parent died', async () => {
+      if (isAlive(-p.pid)) throw new Error('still alive');
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+    expect(p.exited()).toBeDefined();
+  });
+
+  it('reports the exit of a child that fails', async () => {
+    const p = startGuarded('bash', ['-c', 'echo boom >&2; exit 3'], { logFile: join(dir, 'c.log'), watchPid: process.pid });
+    await pollUntil('failing child to exit', async () => {
+      if (!p.exited()) throw new Error('running');
+    }, { timeoutMs: 5000, intervalMs: 50 });
+    expect(p.exited()).toBe('exit code 3');
+    expect(p.logTail()).toContain('boom');
+  });
+});

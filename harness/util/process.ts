@@ -1,0 +1,108 @@
+// Long-running child processes (brokers) that never outlive the run that started them:
+// each runs in its own process group under a small shell guard that kills it when the
+// watched parent process disappears, and stop() ends the whole group.
+import { readFileSync, statSync } from 'node:fs';
+import { execa, type Options } from 'execa';
+
+export interface GuardedProcess {
+  /** Pid of the process-group leader (the guard). */
+  pid: number;
+  logFile: string;
+  /** Set once the process has exited: its exit code or signal. */
+  exited(): string | undefined;
+  /** Last `bytes` of the log, for error messages and attachments. */
+  logTail(bytes?: number): string;
+  /** SIGTERM to the group, SIGKILL after `graceMs`. Resolves when the group is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface GuardedOptions {
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Kill the child when this pid is gone; omit to let it outlive the parent (dev mode). */
+  watchPid?: number;
+}
+
+export function readTail(file: string, bytes = 4000): string {
+  try {
+    const size = statSync(file).size;
+    const buf = readFileSync(file);
+    return buf.subarray(Math.max(0, size - bytes)).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function killGroup(pid: number, graceMs = 10_000): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && isAlive(-pid)) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(-pid)) {
+    signal('SIGKILL');
+    const hard = Date.now() + 5000;
+    while (Date.now() < hard && isAlive(-pid)) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// The guard: runs the command in the background, exits (taking the command with it) when
+// the watched pid disappears or the command ends, and forwards SIGTERM.
+const GUARD = `
+"$@" &
+child=$!
+trap 'kill -TERM $child 2>/dev/null; wait $child; exit 143' TERM INT
+while kill -0 $child 2>/dev/null; do
+  if [ -n "$KOPC_WATCH_PID" ] && ! kill -0 "$KOPC_WATCH_PID" 2>/dev/null; then
+    kill -TERM $child 2>/dev/null
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do kill -0 $child 2>/dev/null || exit 1; sleep 0.5; done
+    kill -KILL $child 2>/dev/null; exit 1
+  fi
+  sleep 1
+done
+wait $child
+`;
+
+export function startGuarded(command: string, args: string[], opts: GuardedOptions): GuardedProcess {
+  let exitInfo: string | undefined;
+  const options: Options = {
+    detached: true,
+    stdin: 'ignore',
+    stdout: { file: opts.logFile, append: true },
+    stderr: { file: opts.logFile, append: true },
+    cwd: opts.cwd,
+    env: { ...opts.env, KOPC_WATCH_PID: opts.watchPid ? String(opts.watchPid) : '' },
+    extendEnv: opts.env === undefined,
+    reject: false,
+  };
+  const child = execa('bash', ['-c', GUARD, 'kopc-guard', command, ...args], options);
+  child.then((r) => {
+    exitInfo = r.signal ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
+  });
+  if (opts.watchPid === undefined) child.unref?.();
+  const pid = child.pid!;
+  return {
+    pid,
+    logFile: opts.logFile,
+    exited: () => exitInfo,
+    logTail: (bytes) => readTail(opts.logFile, bytes),
+    stop: async (graceMs) => {
+      await killGroup(pid, graceMs);
+    },
+  };
+}

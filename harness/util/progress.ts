@@ -1,0 +1,22 @@
+// Progress lines for slow steps (downloads, builds, broker starts). They go to stderr
+// so that machine-readable stdout stays clean, and never carry secrets.
+
+export function progress(step: string, detail = ''): void {
+  if (process.env.KOP_CONFORMANCE_QUIET === '1') return;
+  const t = new Date().toISOString().slice(11, 19);
+  process.stderr.write(`[kop-conformance ${t}] ${step}${detail ? `: ${detail}` : ''}\n`);
+}
+
+/** Runs `fn`, printing when it starts and how long it took. */
+export async function step<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  progress(label, 'started');
+  try {
+    const r = await fn();
+    progress(label, `done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return r;
+  } catch (err) {
+    progress(label, `failed after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    throw err;
+  }
+}

@@ -1,0 +1,39 @@
+// Two projects: `harness` tests the suite's own machinery (no broker needed); `conformance`
+// runs the scenarios (suites/) for every selected target × client, with the targets started
+// once per run by the global setup.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    reporters: [
+      'default',
+      ['junit', { outputFile: 'reports/junit.xml' }],
+      ['json', { outputFile: 'reports/results.json' }],
+      ['allure-vitest/reporter', { resultsDir: 'reports/allure-results' }],
+      './harness/reporting/results-reporter.ts',
+    ],
+    setupFiles: ['allure-vitest/setup'],
+    pool: 'forks',
+    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'harness',
+          include: ['harness/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'conformance',
+          include: ['suites/**/*.test.ts'],
+          globalSetup: ['fixtures/global-setup.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
