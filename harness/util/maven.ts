@@ -1,5 +1,5 @@
 // Resolves a project pom (and builds its sources, if any) into the cache, outside git.
-// Maven's own local repository (~/.m2) caches the downloads; a stamp file keyed by the
+// Maven's own local repository (~/.m2, or KOPC_MAVEN_REPO) caches the downloads; a stamp file keyed by the
 // pom's and sources' content skips Maven entirely on warm runs.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,7 @@ export async function mavenBuild(name: string, moduleDir: string, timeoutMs = 20
     const t0 = Date.now();
     const child = execa('mvn', ['-B', '-f', join(moduleDir, 'pom.xml'),
       `-Dkopc.buildDir=${join(outDir, 'build')}`, `-Dkopc.libDir=${libDir}`,
+      ...(process.env.KOPC_MAVEN_REPO ? [`-Dmaven.repo.local=${process.env.KOPC_MAVEN_REPO}`] : []),
       'package', 'dependency:copy-dependencies'], {
       stdin: 'ignore', all: true, timeout: timeoutMs, reject: false,
       env: { ...process.env, MAVEN_OPTS: process.env.MAVEN_OPTS ?? '-Xmx512m' },
@@ -57,7 +58,7 @@ export async function mavenBuild(name: string, moduleDir: string, timeoutMs = 20
         buf = buf.slice(i + 1);
         lines.push(line);
         if (lines.length > 200) lines.shift();
-        if (/Downloaded from|Downloading from/.test(line)) downloads++;
+        if (/Downloaded from/.test(line)) downloads++;
         if (Date.now() - lastShown > 5000) {
           lastShown = Date.now();
           progress(`maven ${name}`, `${downloads} artifacts fetched so far, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
