@@ -1,6 +1,7 @@
 // Every client the suite drives, with its exact version and capabilities. Scenarios ask
 // for capabilities; a client lacking one gets "not applicable", never a pass.
 import { createKafkaJsDriver } from './kafkajs/kafkajs-driver.js';
+import { createKafkaNodeDriver } from './kafka-node/kafka-node-driver.js';
 import type { Capability, ClientDriver } from './types.js';
 
 export interface ClientEntry {
@@ -10,6 +11,7 @@ export interface ClientEntry {
 
 export const clientRegistry: ClientEntry[] = [
   { id: 'kafkajs', create: createKafkaJsDriver },
+  { id: 'kafka-node', create: createKafkaNodeDriver },
 ];
 
 /** `KOPC_CLIENTS=kafkajs,...` selects clients; default: all. */

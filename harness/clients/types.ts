@@ -3,7 +3,13 @@
 import type { Principal, SecurityProtocol, TargetInfo } from '../targets/types.js';
 
 /** Features a scenario may require; the client registry says which client has which. */
-export type Capability = 'headers' | 'admin.createTopics' | 'admin.deleteTopics' | 'groups.commit';
+export type Capability =
+  | 'headers'
+  | 'admin.createTopics'
+  | 'admin.deleteTopics'
+  | 'groups.commit'
+  /** The client's documented usage creates topics before consuming (the seed's kafka-node). */
+  | 'requires.createTopicsFirst';
 
 export interface Connection {
   target: TargetInfo;

@@ -2,7 +2,7 @@
 // failures below the protocol. Scenarios assert on these, never on one library's text;
 // the raw message travels along for the report.
 
-export const OUR_CODES = ['TLS_HANDSHAKE_FAILED', 'CONNECTION_REFUSED', 'CONNECTION_CLOSED', 'HOST_UNRESOLVABLE',
+export const OUR_CODES = ['TLS_HANDSHAKE_FAILED', 'CONNECTION_REFUSED', 'CONNECTION_CLOSED', 'HOST_UNRESOLVABLE', 'UNSUPPORTED_SETTING', 'CLIENT_PROTOCOL_ERROR',
   'TIMEOUT', 'CLIENT_CRASHED', 'UNKNOWN'] as const;
 
 /** A Kafka protocol error name (SASL_AUTHENTICATION_FAILED, TOPIC_AUTHORIZATION_FAILED, …) or one of OUR_CODES. */

@@ -27,11 +27,13 @@ export interface MavenBuild {
 
 /**
  * Runs `mvn package dependency:copy-dependencies` on the pom in `moduleDir`, writing into
- * `<cache>/<name>-<hash>/`. The pom must take its build directory from `-Dkopc.buildDir`
+ * `<cache>/<name>-<hash>/` (the hash covers the module's files and `props`, passed as -Dk=v). The pom must take its build directory from `-Dkopc.buildDir`
  * and its copy target from `-Dkopc.libDir` (see the project's poms).
  */
-export async function mavenBuild(name: string, moduleDir: string, timeoutMs = 20 * 60_000): Promise<MavenBuild> {
-  const hash = hashTree(moduleDir).digest('hex').slice(0, 12);
+export async function mavenBuild(name: string, moduleDir: string, opts: { props?: Record<string, string>; timeoutMs?: number } = {}): Promise<MavenBuild> {
+  const props = opts.props ?? {};
+  const timeoutMs = opts.timeoutMs ?? 20 * 60_000;
+  const hash = hashTree(moduleDir).update(JSON.stringify(props)).digest('hex').slice(0, 12);
   const outDir = ensureDir(join(cacheDir, 'maven', `${name}-${hash}`));
   const libDir = join(outDir, 'lib');
   const stamp = join(outDir, '.complete');
@@ -40,6 +42,7 @@ export async function mavenBuild(name: string, moduleDir: string, timeoutMs = 20
     const t0 = Date.now();
     const child = execa('mvn', ['-B', '-f', join(moduleDir, 'pom.xml'),
       `-Dkopc.buildDir=${join(outDir, 'build')}`, `-Dkopc.libDir=${libDir}`,
+      ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
       ...(process.env.KOPC_MAVEN_REPO ? [`-Dmaven.repo.local=${process.env.KOPC_MAVEN_REPO}`] : []),
       'package', 'dependency:copy-dependencies'], {
       stdin: 'ignore', all: true, timeout: timeoutMs, reject: false,

@@ -1,0 +1,212 @@
+// The parent side of PROTOCOL.md: one long-lived driver process, JSON commands on its stdin,
+// JSON events on its stdout, logs on its stderr. Every request is bounded; a driver that
+// crashes, hangs or prints garbage fails the pending request with its stderr attached.
+import { execa } from 'execa';
+import { ClientError } from '../../errors/canonical.js';
+import { redact } from '../../security/redact.js';
+import { bootstrap, listenerFor } from '../../targets/types.js';
+import type { Capability, ClientDriver, Connection, ConsumeRequest, InRecord, OutRecord, ProducedRecord } from '../types.js';
+
+export interface ExternalDriverSpec {
+  /** Registry id, e.g. `java-kafka-clients-2.8.0`. */
+  id: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Bound on the ready handshake (JVM start, imports). */
+  startTimeoutMs?: number;
+}
+
+interface WireConn {
+  bootstrap: string;
+  security_protocol: string;
+  sasl_mechanism: 'PLAIN';
+  username: string;
+  password: string;
+  ssl?: { verify: boolean; hostname_verification: boolean; ca_pem_path?: string; truststore_path?: string; truststore_password?: string; truststore_type?: string };
+}
+
+export function wireConnection(conn: Connection): WireConn {
+  const l = listenerFor(conn.target, conn.protocol);
+  const tls = conn.target.tls;
+  const verify = conn.verifyTls ?? tls.verify;
+  const caOverride = conn.caPemPath !== undefined;
+  return {
+    bootstrap: bootstrap(l),
+    security_protocol: conn.protocol,
+    sasl_mechanism: 'PLAIN',
+    username: conn.principal.username,
+    password: conn.password ?? conn.principal.password,
+    ...(conn.protocol === 'SASL_SSL'
+      ? {
+          ssl: {
+            verify,
+            hostname_verification: verify,
+            ca_pem_path: conn.caPemPath ?? tls.caPemPath,
+            // A CA override has no truststore twin: drivers then build one from the PEM.
+            ...(caOverride ? {} : { truststore_path: tls.truststorePath, truststore_password: tls.truststorePassword, truststore_type: 'PKCS12' }),
+          },
+        }
+      : {}),
+  };
+}
+
+interface Pending {
+  resolve: (data: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  op: string;
+}
+
+export interface ExternalDriverHandle extends ClientDriver {
+  readonly pid: number;
+  /** Last lines the driver wrote to stderr (for reports). */
+  stderrTail(): string;
+  /** Sends a raw command (tests of the protocol itself). */
+  request<T>(op: string, fields: Record<string, unknown>, timeoutMs: number): Promise<T>;
+}
+
+const STDERR_KEEP = 200;
+
+export async function startExternalDriver(spec: ExternalDriverSpec): Promise<ExternalDriverHandle> {
+  const child = execa(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: { ...spec.env, KOPC_PARENT_PID: String(process.pid) },
+    stdin: 'pipe', stdout: 'pipe', stderr: 'pipe',
+    reject: false, buffer: false, forceKillAfterDelay: 5000,
+  });
+  const stderrLines: string[] = [];
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let exited: string | undefined;
+  let ready: { client: string; version: string; capabilities: string[] } | undefined;
+  let onReady: ((v: typeof ready) => void) | undefined;
+  let onStartFail: ((e: Error) => void) | undefined;
+
+  const tail = () => redact(stderrLines.join('\n'));
+  const failAll = (code: string, why: string) => {
+    for (const [id, p] of pending) {
+      clearTimeout(p.timer);
+      pending.delete(id);
+      p.reject(new ClientError(code, `${p.op}: ${why}\n--- driver stderr ---\n${tail()}`, spec.id));
+    }
+  };
+
+  let errBuf = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    errBuf += chunk;
+    const lines = errBuf.split('\n');
+    errBuf = lines.pop() ?? '';
+    stderrLines.push(...lines);
+    if (stderrLines.length > STDERR_KEEP) stderrLines.splice(0, stderrLines.length - STDERR_KEEP);
+  });
+
+  let outBuf = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    outBuf += chunk;
+    let i: number;
+    while ((i = outBuf.indexOf('\n')) >= 0) {
+      const line = outBuf.slice(0, i).trim();
+      outBuf = outBuf.slice(i + 1);
+      if (line) handleLine(line);
+    }
+  });
+
+  function handleLine(line: string): void {
+    let ev: { event?: string; id?: number; ok?: boolean; data?: unknown; error?: { code?: string; message?: string; class?: string }; client?: string; version?: string; capabilities?: string[] };
+    try {
+      ev = JSON.parse(line) as typeof ev;
+    } catch {
+      const why = `driver printed a line that is not JSON: ${redact(line.slice(0, 200))}`;
+      stderrLines.push(`[parent] ${why}`);
+      failAll('CLIENT_PROTOCOL_ERROR', why);
+      onStartFail?.(new ClientError('CLIENT_PROTOCOL_ERROR', why, spec.id));
+      return;
+    }
+    if (ev.event === 'startup_complete') {
+      ready = { client: ev.client ?? spec.id, version: ev.version ?? 'unknown', capabilities: ev.capabilities ?? [] };
+      onReady?.(ready);
+      return;
+    }
+    if (ev.event !== 'result') return;
+    const p = ev.id !== undefined ? pending.get(ev.id) : undefined;
+    if (!p) {
+      failAll('CLIENT_PROTOCOL_ERROR', `result for unknown id ${String(ev.id)}`);
+      return;
+    }
+    pending.delete(ev.id!);
+    clearTimeout(p.timer);
+    if (ev.ok) p.resolve(ev.data ?? {});
+    else {
+      const e = ev.error ?? {};
+      p.reject(new ClientError(e.code ?? 'UNKNOWN', redact(`${p.op}: ${e.class ? `${e.class}: ` : ''}${e.message ?? ''}`), spec.id));
+    }
+  }
+
+  void child.then((r) => {
+    exited = r.signal ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
+    failAll('CLIENT_CRASHED', `driver process ended (${exited})`);
+    onStartFail?.(new ClientError('CLIENT_CRASHED', `driver exited (${exited}) before startup_complete\n${tail()}`, spec.id));
+  });
+
+  const startTimeout = spec.startTimeoutMs ?? 60_000;
+  const info = await new Promise<NonNullable<typeof ready>>((resolveReady, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new ClientError('TIMEOUT', `no startup_complete from ${spec.id} within ${startTimeout} ms\n${tail()}`, spec.id));
+    }, startTimeout);
+    onReady = (v) => { clearTimeout(timer); resolveReady(v!); };
+    onStartFail = (e) => { clearTimeout(timer); child.kill('SIGKILL'); reject(e); };
+  });
+  onStartFail = undefined;
+
+  function request<T>(op: string, fields: Record<string, unknown>, timeoutMs: number): Promise<T> {
+    if (exited) return Promise.reject(new ClientError('CLIENT_CRASHED', `${op}: driver already ended (${exited})\n${tail()}`, spec.id));
+    const id = nextId++;
+    return new Promise<T>((resolveReq, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new ClientError('TIMEOUT', `${op}: no result from the ${spec.id} driver within ${timeoutMs} ms\n${tail()}`, spec.id));
+      }, timeoutMs);
+      pending.set(id, { resolve: resolveReq as (d: unknown) => void, reject, timer, op });
+      child.stdin!.write(`${JSON.stringify({ id, op, ...fields })}\n`);
+    });
+  }
+
+  // The driver bounds its own waits; the parent allows a margin above them.
+  const margin = 15_000;
+  return {
+    id: spec.id,
+    version: info.version,
+    capabilities: new Set(info.capabilities as Capability[]),
+    pid: child.pid!,
+    stderrTail: tail,
+    request,
+    async checkLogin(conn) {
+      await request('check_login', { conn: wireConnection(conn) }, 20_000 + margin);
+    },
+    async createTopics(conn, topics) {
+      await request('create_topics', { conn: wireConnection(conn), topics }, 30_000 + margin);
+    },
+    async produce(conn, topic, records: OutRecord[]): Promise<ProducedRecord[]> {
+      const r = await request<{ records: ProducedRecord[] }>('produce', { conn: wireConnection(conn), topic, records }, 30_000 + margin);
+      return r.records;
+    },
+    async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
+      const r = await request<{ records: InRecord[] }>('consume', {
+        conn: wireConnection(conn), topics: req.topics, group_id: req.groupId, from_beginning: req.fromBeginning,
+        count: req.count, timeout_ms: req.timeoutMs,
+      }, req.timeoutMs + margin);
+      return r.records;
+    },
+    async close() {
+      if (exited) return;
+      await request('shutdown', {}, 10_000).catch(() => undefined);
+      const done = await Promise.race([child.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+      if (!done) child.kill('SIGKILL');
+    },
+  };
+}
