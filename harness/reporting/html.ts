@@ -32,7 +32,7 @@ export function renderHtml(run: RunResults): string {
       }).join('');
       return `<tr><th scope="row">${esc(s)}</th>${tds}</tr>`;
     }).join('\n');
-    return `<section><h2>Target: ${esc(t)}</h2>${info?.description ? `<p>${esc(info.description)}</p>` : ''}${info?.reason ? `<p class="reason">${esc(info.reason)}</p>` : ''}
+    return `<section><h2>Target: ${esc(t)}</h2>${info?.description ? `<p>${esc(info.description)}</p>` : ''}${info?.reason ? `<p class="reason">${esc(info.reason)}</p>` : ''}${(info?.notes ?? []).map((n) => `<p class="note">⚠ ${esc(n)}</p>`).join('')}
 <table class="matrix" data-target="${esc(t)}"><thead><tr><th>scenario</th>${clients.map(([c, v]) => `<th>${esc(c)}<br><small>${esc(v)}</small></th>`).join('')}</tr></thead>
 <tbody>${rows}</tbody></table></section>`;
   }).join('\n');
@@ -48,6 +48,7 @@ th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}
 td.cell a{color:#fff;text-decoration:none;display:block}
 .badge{color:#fff;padding:2px 8px;border-radius:8px;font-size:13px}
 .reason{color:#555;font-style:italic}
+.note{color:#8a4b00;font-weight:600}
 pre{white-space:pre-wrap;background:#f5f5f5;padding:6px}
 </style></head><body>
 <h1>kop-conformance: compatibility matrix</h1>

@@ -25,6 +25,6 @@ export interface CellResult {
 export interface RunResults {
   startedAt: string;
   finishedAt: string;
-  targets: { id: string; state: string; description?: string; reason?: string }[];
+  targets: { id: string; state: string; description?: string; reason?: string; notes?: string[] }[];
   cells: CellResult[];
 }

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectedTargetIds, type TargetId, type TargetSlot } from './slots.js';
 import { targetInfo, TargetUnavailableError, type StartedTarget, type TargetInfo } from './types.js';
+import { registerSecret } from '../security/redact.js';
 import { ensureDir, workDir } from '../util/paths.js';
 import { progress } from '../util/progress.js';
 
@@ -49,7 +50,11 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
     case 'live': {
       const { loadLiveConfig } = await import('./live/live-config.js');
       const { startLiveTarget } = await import('./live/live-target.js');
-      if (liveEndpointConfigured()) return await startLiveTarget(loadLiveConfig({ propertiesPath: process.env.KOPC_PROPERTIES }));
+      if (liveEndpointConfigured()) {
+        const cfg = loadLiveConfig({ propertiesPath: process.env.KOPC_PROPERTIES });
+        for (const s of cfg.secrets()) registerSecret(s);
+        return await startLiveTarget(cfg);
+      }
       const backing = started.get('kop') ?? started.get('kafka');
       if (!backing) {
         throw new TargetUnavailableError('live', 'not run: no live endpoint configured (set KOPC_PROPERTIES=client.properties) and no embedded broker started to self-test against');

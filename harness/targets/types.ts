@@ -31,6 +31,8 @@ export interface TlsSettings {
   truststorePassword?: string;
   /** false only when a configuration turned verification off explicitly; reports say so. */
   verify: boolean;
+  /** false when host-name checking is off but the chain is still verified (the seed's Java way). */
+  verifyHostname?: boolean;
 }
 
 export interface TopicNaming {
@@ -58,6 +60,8 @@ export interface TargetInfo {
    * with another key. Absent for live targets (the suite cannot mint their tokens).
    */
   readonly forgedPasswords?: string[];
+  /** Things a reader of the report must know (e.g. TLS verification turned off by configuration). */
+  readonly notes?: string[];
 }
 
 export interface StartedTarget extends TargetInfo {  /** Stops what start() started (the whole process tree). Idempotent. */
@@ -66,8 +70,8 @@ export interface StartedTarget extends TargetInfo {  /** Stops what start() star
 
 /** The plain-data view of a started target. */
 export function targetInfo(t: StartedTarget): TargetInfo {
-  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords } = t;
-  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords };
+  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, notes } = t;
+  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, notes };
 }
 
 export function listenerFor(target: TargetInfo, protocol: SecurityProtocol): Listener {

@@ -42,7 +42,7 @@ export function wireConnection(conn: Connection): WireConn {
       ? {
           ssl: {
             verify,
-            hostname_verification: verify,
+            hostname_verification: verify && (conn.verifyTls !== undefined || tls.verifyHostname !== false),
             ca_pem_path: conn.caPemPath ?? tls.caPemPath,
             // A CA override has no truststore twin: drivers then build one from the PEM.
             ...(caOverride ? {} : { truststore_path: tls.truststorePath, truststore_password: tls.truststorePassword, truststore_type: 'PKCS12' }),

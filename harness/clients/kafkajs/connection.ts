@@ -27,6 +27,7 @@ export function kafkaJsConfig(target: TargetInfo, opts: KafkaJsConnectOptions = 
   const principal = opts.principal ?? target.principals[0];
   if (!principal) throw new Error(`target ${target.id} has no principal to log in with`);
   const verify = opts.verifyTls ?? target.tls.verify;
+  const skipHostname = opts.verifyTls === undefined && target.tls.verifyHostname === false;
   const caPath = opts.caPemPath ?? target.tls.caPemPath;
   return {
     clientId: opts.clientId ?? 'kop-conformance',
@@ -34,7 +35,7 @@ export function kafkaJsConfig(target: TargetInfo, opts: KafkaJsConnectOptions = 
     sasl: { mechanism: 'plain', username: principal.username, password: opts.password ?? principal.password },
     ssl: protocol === 'SASL_SSL'
       ? verify
-        ? { rejectUnauthorized: true, ...(caPath ? { ca: [readFileSync(caPath, 'utf8')] } : {}) }
+        ? { rejectUnauthorized: true, ...(caPath ? { ca: [readFileSync(caPath, 'utf8')] } : {}), ...(skipHostname ? { checkServerIdentity: () => undefined } : {}) }
         : { rejectUnauthorized: false }
       : false,
     connectionTimeout: opts.connectionTimeout ?? 5000,
