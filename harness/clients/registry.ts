@@ -2,6 +2,7 @@
 // for capabilities; a client lacking one gets "not applicable", never a pass.
 import { createKafkaJsDriver } from './kafkajs/kafkajs-driver.js';
 import { createKafkaNodeDriver } from './kafka-node/kafka-node-driver.js';
+import { createPlatformaticDriver } from './platformatic/platformatic-driver.js';
 import type { Capability, ClientDriver } from './types.js';
 
 export interface ClientEntry {
@@ -12,6 +13,7 @@ export interface ClientEntry {
 export const clientRegistry: ClientEntry[] = [
   { id: 'kafkajs', create: createKafkaJsDriver },
   { id: 'kafka-node', create: createKafkaNodeDriver },
+  { id: 'platformatic-kafka', create: createPlatformaticDriver },
 ];
 
 /** `KOPC_CLIENTS=kafkajs,...` selects clients; default: all. */

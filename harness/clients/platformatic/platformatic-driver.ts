@@ -1,0 +1,153 @@
+// @platformatic/kafka 1.x, in process: a maintained pure-JS client (2.x needs Node 22).
+// Beyond the seed: it shows whether a current, strict client still works with the endpoint.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Admin, Consumer, Producer, stringDeserializers, stringSerializers, type ConnectionOptions } from '@platformatic/kafka';
+import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../errors/canonical.js';
+import { bootstrap, listenerFor } from '../../targets/types.js';
+import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
+import type { Capability, ClientDriver, Connection, ConsumeRequest, InRecord, OutRecord, ProducedRecord } from '../types.js';
+
+// The package exports only its entry point, so its package.json is read beside it.
+const entry = createRequire(import.meta.url).resolve('@platformatic/kafka');
+const version = (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Walks the error, its `cause` and aggregated `errors` for the most specific code. */
+export function platformaticCanonical(err: unknown, depth = 0): CanonicalCode {
+  const e = err as { code?: string; apiId?: string; cause?: unknown; errors?: unknown[]; message?: string } | undefined;
+  if (!e || depth > 6) return 'UNKNOWN';
+  if (e instanceof WaitTimeoutError) return 'TIMEOUT';
+  if (e.apiId && /^[A-Z_]+$/.test(e.apiId)) return e.apiId;
+  const nested = [e.cause, ...(e.errors ?? [])].filter(Boolean);
+  for (const n of nested) {
+    const c = platformaticCanonical(n, depth + 1);
+    if (c !== 'UNKNOWN') return c;
+  }
+  if (e.code === 'PLT_KFK_AUTHENTICATION') return 'SASL_AUTHENTICATION_FAILED';
+  if (e.code === 'PLT_KFK_TIMEOUT') return 'TIMEOUT';
+  return canonicalFromNodeCode(e.code) ?? 'UNKNOWN';
+}
+
+function options(conn: Connection, clientId: string): ConnectionOptions & { clientId: string; bootstrapBrokers: string[]; retries: number } {
+  const l = listenerFor(conn.target, conn.protocol);
+  const verify = conn.verifyTls ?? conn.target.tls.verify;
+  const ca = conn.caPemPath ?? conn.target.tls.caPemPath;
+  return {
+    clientId,
+    bootstrapBrokers: [bootstrap(l)],
+    connectTimeout: 5000,
+    requestTimeout: 15000,
+    retries: 1,
+    sasl: { mechanism: 'PLAIN', username: conn.principal.username, password: conn.password ?? conn.principal.password },
+    ...(conn.protocol === 'SASL_SSL'
+      ? { tls: verify ? { rejectUnauthorized: true, ...(ca ? { ca: [readFileSync(ca, 'utf8')] } : {}) } : { rejectUnauthorized: false } }
+      : {}),
+  };
+}
+
+async function translate<T>(what: string, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof ClientError) throw err;
+    const raw = err instanceof Error ? `${err.name}: ${err.message}${err.cause instanceof Error ? ` (cause: ${err.cause.message})` : ''}` : String(err);
+    throw new ClientError(platformaticCanonical(err), `${what}: ${raw}`, 'platformatic-kafka');
+  }
+}
+
+export function createPlatformaticDriver(): ClientDriver {
+  const open = new Set<{ close(): Promise<void> }>();
+  const track = <T extends { close(): Promise<void> }>(c: T): T => (open.add(c), c);
+  const release = async (c: { close(): Promise<void> }) => {
+    open.delete(c);
+    await Promise.resolve(c.close()).catch(() => undefined);
+  };
+  const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit']);
+  return {
+    id: 'platformatic-kafka',
+    version,
+    capabilities,
+    async checkLogin(conn) {
+      const admin = track(new Admin(options(conn, 'kop-conformance-platformatic')));
+      try {
+        await translate('login', withTimeout('@platformatic/kafka login and metadata', 20_000, admin.metadata({ topics: [] })));
+      } finally {
+        await release(admin);
+      }
+    },
+    async createTopics(conn, topics) {
+      const admin = track(new Admin(options(conn, 'kop-conformance-platformatic')));
+      try {
+        for (const t of topics) {
+          await translate('createTopics', admin.createTopics({ topics: [t.name], partitions: t.partitions, replicas: 1 }).catch((e: unknown) => {
+            if (platformaticCanonical(e) === 'TOPIC_ALREADY_EXISTS') return;
+            throw e;
+          }));
+        }
+      } finally {
+        await release(admin);
+      }
+    },
+    async produce(conn, topic, records: OutRecord[]): Promise<ProducedRecord[]> {
+      const producer = track(new Producer({ ...options(conn, 'kop-conformance-platformatic'), serializers: stringSerializers, autocreateTopics: true, acks: -1 }));
+      try {
+        const out: ProducedRecord[] = [];
+        // One record per send, so each acknowledgement names its own offset.
+        for (const r of records) {
+          const res = await translate('producer.send', withTimeout('@platformatic/kafka send', 30_000, producer.send({
+            messages: [{
+              topic,
+              key: r.key ?? undefined,
+              value: r.value ?? undefined,
+              ...(r.headers ? { headers: new Map(Object.entries(r.headers)) } : {}),
+              ...(r.partition !== undefined ? { partition: r.partition } : {}),
+            }],
+          })));
+          const o = res.offsets?.[0];
+          if (!o) throw new ClientError('UNKNOWN', 'producer.send: no offset in the acknowledgement', 'platformatic-kafka');
+          out.push({ topic: o.topic, partition: o.partition, offset: o.offset.toString() });
+        }
+        return out;
+      } finally {
+        await release(producer);
+      }
+    },
+    async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
+      const consumer = track(new Consumer({
+        ...options(conn, 'kop-conformance-platformatic'), groupId: req.groupId, deserializers: stringDeserializers,
+        sessionTimeout: 10_000, heartbeatInterval: 1000,
+      }));
+      const got: InRecord[] = [];
+      try {
+        const stream = await translate('consumer.consume', consumer.consume({
+          topics: req.topics, autocommit: false, mode: 'committed', fallbackMode: req.fromBeginning ? 'earliest' : 'latest',
+        }));
+        try {
+          await translate('consume', withTimeout(`${req.count} record(s) from ${req.topics.join(', ')} (group ${req.groupId})`, req.timeoutMs,
+            new Promise<void>((resolveDone, reject) => {
+              stream.on('error', reject);
+              stream.on('data', (m) => {
+                const headers: Record<string, string> = {};
+                for (const [k, v] of m.headers) headers[String(k)] = String(v);
+                got.push({ topic: m.topic, partition: m.partition, offset: m.offset.toString(), key: m.key ?? null, value: m.value ?? null, headers });
+                if (got.length >= req.count) resolveDone();
+              });
+            })));
+          // Kafka's convention: the committed offset is the next one to read.
+          const last = new Map<string, { topic: string; partition: number; offset: bigint; leaderEpoch: number }>();
+          for (const r of got) last.set(`${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition, offset: BigInt(r.offset) + 1n, leaderEpoch: 0 });
+          await translate('commit', consumer.commit({ offsets: [...last.values()] }));
+        } finally {
+          await stream.close().catch(() => undefined);
+        }
+        return got;
+      } finally {
+        await release(consumer);
+      }
+    },
+    async close() {
+      await Promise.all([...open].map(release));
+    },
+  };
+}
