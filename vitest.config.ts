@@ -30,6 +30,7 @@ export default defineConfig({
           name: 'conformance',
           include: ['suites/**/*.test.ts'],
           globalSetup: ['fixtures/global-setup.ts'],
+          setupFiles: ['allure-vitest/setup', 'fixtures/driver-pool-teardown.ts'],
           testTimeout: 90_000,
           hookTimeout: 60_000,
         },

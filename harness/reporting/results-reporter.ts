@@ -41,7 +41,14 @@ export default class ResultsReporter implements Reporter {
     let status: CellStatus;
     let message: string | undefined;
     let canonicalError: string | undefined;
-    if (result.state === 'passed') status = (diag?.retryCount ?? 0) > 0 ? 'flaky' : 'pass';
+    if (kopc.expected === 'fail' && result.state === 'passed') {
+      // vitest's `fails`: the test failed, as the manifest says it does.
+      status = 'known-failure';
+      message = `known failure: ${kopc.expectedReason}`;
+    } else if (kopc.expected === 'fail' && result.state === 'failed') {
+      status = 'unexpected-pass';
+      message = `passed although the manifest expects a failure (${kopc.expectedReason}): update suites/expectations/${kopc.target}.json`;
+    } else if (result.state === 'passed') status = (diag?.retryCount ?? 0) > 0 ? 'flaky' : 'pass';
     else if (result.state === 'failed') {
       status = 'fail';
       const err = result.errors?.[0];
@@ -50,7 +57,7 @@ export default class ResultsReporter implements Reporter {
     } else {
       const note = result.state === 'skipped' ? result.note : undefined;
       message = note;
-      status = note?.startsWith('not run') ? 'not-run' : note?.startsWith('not applicable') ? 'not-applicable' : 'skipped';
+      status = note?.startsWith('not run') ? 'not-run' : note?.startsWith('not applicable') ? 'not-applicable' : note?.startsWith('known skip') ? 'known-failure' : 'skipped';
     }
     const file = relative(projectRoot, testCase.module.moduleId);
     this.cells.push({
@@ -86,6 +93,15 @@ export default class ResultsReporter implements Reporter {
 
 declare module 'vitest' {
   interface TaskMeta {
-    kopc?: { family: string; target: string; client: string; clientVersion?: string; canonicalError?: string };
+    kopc?: {
+      family: string;
+      target: string;
+      client: string;
+      clientVersion?: string;
+      canonicalError?: string;
+      /** The target manifest's expectation for this cell, and why. */
+      expected?: 'fail' | 'skip' | 'flaky';
+      expectedReason?: string;
+    };
   }
 }

@@ -14,14 +14,14 @@ function wrongPassword(target: TargetInfo): string {
   return real.slice(0, -4) + last.repeat(4);
 }
 
-forEachTargetAndClient('sasl-plain', (test) => {
+forEachTargetAndClient('sasl-plain', (scenario) => {
   for (const protocol of ['SASL_PLAINTEXT', 'SASL_SSL'] as const) {
-    test(`sasl-plain.login.${protocol.toLowerCase()}: a tenant/fabric login with token:<jwt> succeeds`, async ({ target, driver, connection, skip }) => {
+    scenario(`sasl-plain.login.${protocol.toLowerCase()}: a tenant/fabric login with token:<jwt> succeeds`, async ({ target, driver, connection, skip }) => {
       requireListener(target, protocol, skip);
       await expect(driver.checkLogin(connection(protocol))).resolves.toBeUndefined();
     });
 
-    test(`sasl-plain.wrong-token.${protocol.toLowerCase()}: a token signed with another key fails with SASL_AUTHENTICATION_FAILED, quickly`, async ({ target, driver, connection, skip }) => {
+    scenario(`sasl-plain.wrong-token.${protocol.toLowerCase()}: a token signed with another key fails with SASL_AUTHENTICATION_FAILED, quickly`, async ({ target, driver, connection, skip }) => {
       requireListener(target, protocol, skip);
       const t0 = Date.now();
       const err = await driver.checkLogin(connection(protocol, { password: wrongPassword(target) })).then(

@@ -3,8 +3,8 @@
 import { expect } from 'vitest';
 import { forEachTargetAndClient } from '../../fixtures/conformance.js';
 
-forEachTargetAndClient('topics', (test) => {
-  test('topics.global-local.roundtrip: keyed records come back intact, each from its own topic', async ({ target, driver, connection, names }) => {
+forEachTargetAndClient('topics', (scenario) => {
+  scenario('topics.global-local.roundtrip: keyed records come back intact, each from its own topic', async ({ target, driver, connection, names }) => {
     const conn = connection(target.listeners[0]!.securityProtocol);
     const withHeaders = driver.capabilities.has('headers');
     const globalTopic = names.globalTopic('gl');
