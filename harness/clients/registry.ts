@@ -3,10 +3,13 @@
 import { createKafkaJsDriver } from './kafkajs/kafkajs-driver.js';
 import { createKafkaNodeDriver } from './kafka-node/kafka-node-driver.js';
 import { createPlatformaticDriver } from './platformatic/platformatic-driver.js';
+import { createFluentBitDriver, fluentBitUnavailable } from './fluent-bit/fluent-bit-driver.js';
 import type { Capability, ClientDriver } from './types.js';
 
 export interface ClientEntry {
   id: string;
+  /** Why this client cannot run here (`not run: …`), or undefined when it can. */
+  unavailable?(): string | undefined | Promise<string | undefined>;
   create(): ClientDriver | Promise<ClientDriver>;
 }
 
@@ -14,6 +17,7 @@ export const clientRegistry: ClientEntry[] = [
   { id: 'kafkajs', create: createKafkaJsDriver },
   { id: 'kafka-node', create: createKafkaNodeDriver },
   { id: 'platformatic-kafka', create: createPlatformaticDriver },
+  { id: 'fluent-bit', unavailable: fluentBitUnavailable, create: createFluentBitDriver },
 ];
 
 /** `KOPC_CLIENTS=kafkajs,...` selects clients; default: all. */
