@@ -1,7 +1,12 @@
 // Two projects: `harness` tests the suite's own machinery (no broker needed); `conformance`
 // runs the scenarios (suites/) for every selected target × client, with the targets started
 // once per run by the global setup.
+import { rmSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+
+// Allure results accumulate file by file: a run starts from an empty directory so that its
+// report shows that run only.
+rmSync('reports/allure-results', { recursive: true, force: true });
 
 export default defineConfig({
   test: {

@@ -4,14 +4,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { buildAllureSingleFile } from '../reporting/allure-html.js';
 import type { RunResults } from '../reporting/model.js';
 import { projectRoot } from '../util/paths.js';
 
 const USAGE = `usage: npm run conformance [-- [--targets kop,kafka,live,container] [--clients kafkajs] [vitest args…]]
 
 Runs the conformance scenarios against the selected targets (default: all) and writes
-reports/index.html (compatibility matrix), reports/results-model.json, reports/junit.xml
-and reports/allure-results/.
+reports/index.html (compatibility matrix), reports/allure-report/index.html (Allure, one
+offline file), reports/junit.xml and reports/results-model.json.
 
 Environment: KOPC_TARGETS, KOPC_CLIENTS (same as the flags); KOPC_PROPERTIES=client.properties
 to run the live target against a real endpoint; KOPC_REUSE=1 to keep and reuse embedded brokers
@@ -38,6 +39,12 @@ async function main(argv: string[]): Promise<number> {
   const r = await execa('npx', ['vitest', 'run', '--project', 'conformance', ...rest], {
     cwd: projectRoot, env, stdio: 'inherit', reject: false,
   });
+  try {
+    const page = await buildAllureSingleFile();
+    console.log(`allure report: ${page}`);
+  } catch (err) {
+    console.error(`allure report not built: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
   const model = join(projectRoot, 'reports', 'results-model.json');
   if (existsSync(model)) {
     const run = JSON.parse(readFileSync(model, 'utf8')) as RunResults;
