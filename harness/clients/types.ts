@@ -17,6 +17,12 @@ export interface Connection {
   principal: Principal;
   /** Overrides the principal's password (wrong-credential scenarios). */
   password?: string;
+  /** Overrides the username (unknown tenant/fabric scenarios). */
+  username?: string;
+  /** SASL mechanism; default PLAIN. Another one tests the endpoint's refusal. */
+  saslMechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  /** false: connect without SASL at all (PLAINTEXT/SSL against a SASL listener). Default true. */
+  sasl?: boolean;
   /** false: verification off as the seed's examples do it; default: the target's setting. */
   verifyTls?: boolean;
   /** CA to trust instead of the target's (wrong-CA scenarios). */

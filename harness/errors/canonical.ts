@@ -15,6 +15,18 @@ export class ClientError extends Error {
   }
 }
 
+/** Kafka protocol error codes the suite meets, by number (for clients that expose only the number). */
+const KAFKA_ERRORS: Record<number, string> = {
+  3: 'UNKNOWN_TOPIC_OR_PARTITION', 7: 'REQUEST_TIMED_OUT', 10: 'MESSAGE_TOO_LARGE', 18: 'RECORD_LIST_TOO_LARGE',
+  29: 'TOPIC_AUTHORIZATION_FAILED', 30: 'GROUP_AUTHORIZATION_FAILED', 31: 'CLUSTER_AUTHORIZATION_FAILED',
+  33: 'UNSUPPORTED_SASL_MECHANISM', 34: 'ILLEGAL_SASL_STATE', 35: 'UNSUPPORTED_VERSION', 36: 'TOPIC_ALREADY_EXISTS',
+  58: 'SASL_AUTHENTICATION_FAILED',
+};
+
+export function kafkaErrorName(code: number | undefined): string | undefined {
+  return code === undefined ? undefined : KAFKA_ERRORS[code];
+}
+
 const TLS_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE',
   'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER']);

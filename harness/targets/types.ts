@@ -60,6 +60,8 @@ export interface TargetInfo {
    * with another key. Absent for live targets (the suite cannot mint their tokens).
    */
   readonly forgedPasswords?: string[];
+  /** Passwords whose JWT expired (right key, `exp` in the past), index-aligned with principals. */
+  readonly expiredPasswords?: string[];
   /** Things a reader of the report must know (e.g. TLS verification turned off by configuration). */
   readonly notes?: string[];
 }
@@ -70,8 +72,8 @@ export interface StartedTarget extends TargetInfo {  /** Stops what start() star
 
 /** The plain-data view of a started target. */
 export function targetInfo(t: StartedTarget): TargetInfo {
-  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, notes } = t;
-  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, notes };
+  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes } = t;
+  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes };
 }
 
 export function listenerFor(target: TargetInfo, protocol: SecurityProtocol): Listener {

@@ -1,6 +1,8 @@
 // SASL PLAIN as the GDN endpoint documents it: username `<tenant>/<fabric>`, password
-// `token:<jwt>`, on the SASL_PLAINTEXT (9092) and SASL_SSL (9093) listeners.
+// `token:<jwt>`, on the SASL_PLAINTEXT (9092) and SASL_SSL (9093) listeners, and every way a
+// login can be wrong. Where the protocol answers, a refusal must come quickly, not by timeout.
 import { expect } from 'vitest';
+import type { ClientDriver, Connection } from '../../harness/clients/types.js';
 import { ClientError } from '../../harness/errors/canonical.js';
 import type { TargetInfo } from '../../harness/targets/types.js';
 import { forEachTargetAndClient, requireListener } from '../../fixtures/conformance.js';
@@ -14,23 +16,72 @@ function wrongPassword(target: TargetInfo): string {
   return real.slice(0, -4) + last.repeat(4);
 }
 
+/** Runs a login that must fail; returns its canonical code and how long the refusal took. */
+async function refusedLogin(driver: ClientDriver, conn: Connection): Promise<{ code: string; raw: string; ms: number }> {
+  const t0 = Date.now();
+  const err = await driver.checkLogin(conn).then(() => undefined, (e: unknown) => e);
+  const ms = Date.now() - t0;
+  expect(err, 'the login must be refused').toBeInstanceOf(ClientError);
+  return { code: (err as ClientError).code, raw: (err as ClientError).raw, ms };
+}
+
+// The protocol answers a bad login at once; anything near a client timeout means it did not.
+const QUICK_MS = 4000;
+
 forEachTargetAndClient('sasl-plain', (scenario) => {
   for (const protocol of ['SASL_PLAINTEXT', 'SASL_SSL'] as const) {
-    scenario(`sasl-plain.login.${protocol.toLowerCase()}: a tenant/fabric login with token:<jwt> succeeds`, async ({ target, driver, connection, skip }) => {
+    const p = protocol.toLowerCase();
+    scenario(`sasl-plain.login.${p}: a tenant/fabric login with token:<jwt> succeeds`, async ({ target, driver, connection, skip }) => {
       requireListener(target, protocol, skip);
       await expect(driver.checkLogin(connection(protocol))).resolves.toBeUndefined();
     });
 
-    scenario(`sasl-plain.wrong-token.${protocol.toLowerCase()}: a token signed with another key fails with SASL_AUTHENTICATION_FAILED, quickly`, async ({ target, driver, connection, skip }) => {
+    scenario(`sasl-plain.wrong-token.${p}: a token signed with another key fails with SASL_AUTHENTICATION_FAILED, quickly`, async ({ target, driver, connection, skip }) => {
       requireListener(target, protocol, skip);
-      const t0 = Date.now();
-      const err = await driver.checkLogin(connection(protocol, { password: wrongPassword(target) })).then(
-        () => undefined, (e: unknown) => e);
-      const elapsed = Date.now() - t0;
-      expect(err, 'login with a wrong token must be refused').toBeInstanceOf(ClientError);
-      expect((err as ClientError).code, (err as ClientError).raw).toBe('SASL_AUTHENTICATION_FAILED');
-      // The protocol answers a bad login at once; anything near a client timeout means it did not.
-      expect(elapsed, 'refusal should come from the broker, not a timeout').toBeLessThan(4000);
+      const r = await refusedLogin(driver, connection(protocol, { password: wrongPassword(target) }));
+      expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
+      expect(r.ms, 'refusal should come from the broker, not a timeout').toBeLessThan(QUICK_MS);
     });
   }
+
+  scenario('sasl-plain.expired-jwt: an expired JWT fails with SASL_AUTHENTICATION_FAILED, quickly', async ({ target, driver, connection, skip }) => {
+    const expired = target.expiredPasswords?.[0];
+    if (!expired) skip(`not applicable: target ${target.id} cannot mint tokens (its signing key is not the suite's)`);
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: expired }));
+    expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
+    expect(r.ms).toBeLessThan(QUICK_MS);
+  });
+
+  scenario('sasl-plain.unknown-tenant: a valid token with an unknown tenant in the username fails with SASL_AUTHENTICATION_FAILED', async ({ target, driver, connection }) => {
+    const p = target.principals[0]!;
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { username: `nosuchtenant/${p.fabric}` }));
+    expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
+    expect(r.ms).toBeLessThan(QUICK_MS);
+  });
+
+  scenario('sasl-plain.unknown-fabric: a valid token with an unknown fabric in the username fails with SASL_AUTHENTICATION_FAILED', async ({ target, driver, connection }) => {
+    const p = target.principals[0]!;
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { username: `${p.tenant}/nosuchfabric` }));
+    expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
+    expect(r.ms).toBeLessThan(QUICK_MS);
+  });
+
+  scenario('sasl-plain.no-token-prefix: the JWT without the token: prefix fails with SASL_AUTHENTICATION_FAILED', async ({ target, driver, connection }) => {
+    const p = target.principals[0]!;
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: p.password.replace(/^token:/, '') }));
+    expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
+    expect(r.ms).toBeLessThan(QUICK_MS);
+  });
+
+  scenario('sasl-plain.other-mechanism: SCRAM-SHA-256 is refused with UNSUPPORTED_SASL_MECHANISM', async ({ target, driver, connection }) => {
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { saslMechanism: 'SCRAM-SHA-256' }));
+    expect(r.code, r.raw).toBe('UNSUPPORTED_SASL_MECHANISM');
+    expect(r.ms).toBeLessThan(QUICK_MS);
+  });
+
+  scenario('sasl-plain.no-sasl: a client without SASL fails clearly within a bound, never hangs', async ({ target, driver, connection }) => {
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { sasl: false }));
+    expect(r.code, r.raw).not.toBe('UNKNOWN');
+    expect(r.ms).toBeLessThan(30_000);
+  });
 });

@@ -21,7 +21,7 @@ export interface ExternalDriverSpec {
 interface WireConn {
   bootstrap: string;
   security_protocol: string;
-  sasl_mechanism: 'PLAIN';
+  sasl_mechanism?: string;
   username: string;
   password: string;
   ssl?: { verify: boolean; hostname_verification: boolean; ca_pem_path?: string; truststore_path?: string; truststore_password?: string; truststore_type?: string };
@@ -34,9 +34,10 @@ export function wireConnection(conn: Connection): WireConn {
   const caOverride = conn.caPemPath !== undefined;
   return {
     bootstrap: bootstrap(l),
-    security_protocol: conn.protocol,
-    sasl_mechanism: 'PLAIN',
-    username: conn.principal.username,
+    // Without SASL the same listener is addressed as PLAINTEXT / SSL (a negative test).
+    security_protocol: conn.sasl === false ? (conn.protocol === 'SASL_SSL' ? 'SSL' : 'PLAINTEXT') : conn.protocol,
+    ...(conn.sasl === false ? {} : { sasl_mechanism: conn.saslMechanism ?? 'PLAIN' }),
+    username: conn.username ?? conn.principal.username,
     password: conn.password ?? conn.principal.password,
     ...(conn.protocol === 'SASL_SSL'
       ? {

@@ -3,7 +3,7 @@
 // kafka-node predates record headers: it lacks the `headers` capability.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { ClientError, canonicalFromNodeCode, type CanonicalCode } from '../../errors/canonical.js';
+import { ClientError, canonicalFromNodeCode, kafkaErrorName, type CanonicalCode } from '../../errors/canonical.js';
 import { bootstrap, listenerFor } from '../../targets/types.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
 import type { Capability, ClientDriver, Connection, ConsumeRequest, InRecord, OutRecord, ProducedRecord } from '../types.js';
@@ -40,9 +40,13 @@ const kafka = require('kafka-node') as KafkaNode;
 const version = (require('kafka-node/package.json') as { version: string }).version;
 
 export function kafkaNodeCanonical(err: unknown): CanonicalCode {
-  const e = err as { name?: string; code?: string; message?: string } | undefined;
+  const e = err as { name?: string; code?: string; message?: string; errorCode?: number } | undefined;
   if (!e) return 'UNKNOWN';
   if (e instanceof WaitTimeoutError || e.name === 'TimeoutError') return 'TIMEOUT';
+  // kafka-node keeps the protocol's numeric error code on SASL errors.
+  const byNumber = kafkaErrorName(e.errorCode);
+  if (byNumber) return byNumber;
+  if (e.name === 'BrokerNotAvailableError' && /socket closed/i.test(e.message ?? '')) return 'CONNECTION_CLOSED';
   if (e.name === 'SaslAuthenticationError' || /SASL|Authentication failed/i.test(e.message ?? '')) return 'SASL_AUTHENTICATION_FAILED';
   if (e.name === 'TopicsNotExistError') return 'UNKNOWN_TOPIC_OR_PARTITION';
   if (e.name === 'MessageSizeTooLargeError') return 'RECORD_TOO_LARGE';
@@ -60,7 +64,9 @@ function clientOptions(conn: Connection): Record<string, unknown> {
     requestTimeout: 15000,
     connectRetryOptions: { retries: 0 },
     idleConnection: 60_000,
-    sasl: { mechanism: 'plain', username: conn.principal.username, password: conn.password ?? conn.principal.password },
+    ...(conn.sasl === false ? {} : {
+      sasl: { mechanism: (conn.saslMechanism ?? 'PLAIN').toLowerCase(), username: conn.username ?? conn.principal.username, password: conn.password ?? conn.principal.password },
+    }),
     ...(conn.protocol === 'SASL_SSL'
       ? { ssl: true, sslOptions: verify ? { rejectUnauthorized: true, ...(ca ? { ca: [readFileSync(ca, 'utf8')] } : {}) } : { rejectUnauthorized: false } }
       : {}),

@@ -8,6 +8,10 @@ import { bootstrap, listenerFor, type Principal, type SecurityProtocol, type Tar
 export interface KafkaJsConnectOptions {
   protocol?: SecurityProtocol;
   principal?: Principal;
+  username?: string;
+  saslMechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  /** false: no SASL at all. */
+  sasl?: boolean;
   /** Overrides the principal's password (wrong-token scenarios). */
   password?: string;
   /** false: `rejectUnauthorized: false`, as the seed's example does. Default: the target's setting. */
@@ -32,7 +36,11 @@ export function kafkaJsConfig(target: TargetInfo, opts: KafkaJsConnectOptions = 
   return {
     clientId: opts.clientId ?? 'kop-conformance',
     brokers: [bootstrap(listener)],
-    sasl: { mechanism: 'plain', username: principal.username, password: opts.password ?? principal.password },
+    sasl: opts.sasl === false ? undefined : {
+      mechanism: (opts.saslMechanism ?? 'PLAIN').toLowerCase() as 'plain',
+      username: opts.username ?? principal.username,
+      password: opts.password ?? principal.password,
+    },
     ssl: protocol === 'SASL_SSL'
       ? verify
         ? { rejectUnauthorized: true, ...(caPath ? { ca: [readFileSync(caPath, 'utf8')] } : {}), ...(skipHostname ? { checkServerIdentity: () => undefined } : {}) }

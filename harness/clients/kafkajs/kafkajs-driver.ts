@@ -10,7 +10,8 @@ const version = (createRequire(import.meta.url)('kafkajs/package.json') as { ver
 
 function connect(conn: Connection, retries = 2): Kafka {
   return kafkaJs(conn.target, {
-    protocol: conn.protocol, principal: conn.principal, password: conn.password,
+    protocol: conn.protocol, principal: conn.principal, password: conn.password, username: conn.username,
+    saslMechanism: conn.saslMechanism, sasl: conn.sasl,
     verifyTls: conn.verifyTls, caPemPath: conn.caPemPath, retries, clientId: 'kop-conformance-kafkajs',
   });
 }

@@ -26,6 +26,7 @@ export function platformaticCanonical(err: unknown, depth = 0): CanonicalCode {
   }
   if (e.code === 'PLT_KFK_AUTHENTICATION') return 'SASL_AUTHENTICATION_FAILED';
   if (e.code === 'PLT_KFK_TIMEOUT') return 'TIMEOUT';
+  if (e.code === 'PLT_KFK_NETWORK' && /closed/i.test(e.message ?? '')) return 'CONNECTION_CLOSED';
   return canonicalFromNodeCode(e.code) ?? 'UNKNOWN';
 }
 
@@ -39,7 +40,9 @@ function options(conn: Connection, clientId: string): ConnectionOptions & { clie
     connectTimeout: 5000,
     requestTimeout: 15000,
     retries: 1,
-    sasl: { mechanism: 'PLAIN', username: conn.principal.username, password: conn.password ?? conn.principal.password },
+    ...(conn.sasl === false ? {} : {
+      sasl: { mechanism: conn.saslMechanism ?? 'PLAIN', username: conn.username ?? conn.principal.username, password: conn.password ?? conn.principal.password },
+    }),
     ...(conn.protocol === 'SASL_SSL'
       ? { tls: verify ? { rejectUnauthorized: true, ...(ca ? { ca: [readFileSync(ca, 'utf8')] } : {}) } : { rejectUnauthorized: false } }
       : {}),

@@ -142,6 +142,7 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
     topics: { globalPrefix: 'c8globals.', localPrefix: 'c8locals.' },
     logFiles: [logFile],
     forgedPasswords: tfs.map((tf) => `token:${mintJwt(newSecretKey(), { sub: roleOf(tf) })}`),
+    expiredPasswords: tfs.map((tf) => `token:${mintJwt(key, { sub: roleOf(tf), exp: Math.floor(Date.now() / 1000) - 3600 })}`),
   };
   try {
     await pollUntil('reference Kafka: SASL-authenticated metadata round trip', () => metadataRoundTrip(info), {
