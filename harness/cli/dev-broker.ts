@@ -22,8 +22,8 @@ async function main(cmd: string | undefined): Promise<number> {
     const kafka = await stopDevKafkaBroker();
     let kop = false;
     try {
-      const mod = (await import('../targets/kop/kop-target.js')) as { stopDevKopBroker?: () => Promise<boolean> };
-      kop = (await mod.stopDevKopBroker?.()) ?? false;
+      const { stopReusedKopBroker } = await import('../targets/kop/kop-target.js');
+      kop = await stopReusedKopBroker();
     } catch {
       /* no KoP dev broker support */
     }

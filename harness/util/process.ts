@@ -1,8 +1,8 @@
 // Long-running child processes (brokers) that never outlive the run that started them:
 // each runs in its own process group under a small shell guard that kills it when the
 // watched parent process disappears, and stop() ends the whole group.
-import { readFileSync, statSync } from 'node:fs';
-import { execa, type Options } from 'execa';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 
 export interface GuardedProcess {
   /** Pid of the process-group leader (the guard). */
@@ -79,22 +79,24 @@ wait $child
 `;
 
 export function startGuarded(command: string, args: string[], opts: GuardedOptions): GuardedProcess {
+  // The log file's descriptor goes straight to the child: output does not flow through this
+  // process, so a detached child (dev mode) does not keep it alive.
+  const fd = openSync(opts.logFile, 'a');
   let exitInfo: string | undefined;
-  const options: Options = {
+  const child = spawn('bash', ['-c', GUARD, 'kopc-guard', command, ...args], {
     detached: true,
-    stdin: 'ignore',
-    stdout: { file: opts.logFile, append: true },
-    stderr: { file: opts.logFile, append: true },
+    stdio: ['ignore', fd, fd],
     cwd: opts.cwd,
-    env: { ...opts.env, KOPC_WATCH_PID: opts.watchPid ? String(opts.watchPid) : '' },
-    extendEnv: opts.env === undefined,
-    reject: false,
-  };
-  const child = execa('bash', ['-c', GUARD, 'kopc-guard', command, ...args], options);
-  child.then((r) => {
-    exitInfo = r.signal ? `signal ${r.signal}` : `exit code ${r.exitCode}`;
+    env: { ...(opts.env ?? process.env), KOPC_WATCH_PID: opts.watchPid ? String(opts.watchPid) : '' },
   });
-  if (opts.watchPid === undefined) child.unref?.();
+  closeSync(fd);
+  child.on('exit', (code, signal) => {
+    exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
+  });
+  child.on('error', (err) => {
+    exitInfo = `failed to start: ${err.message}`;
+  });
+  if (opts.watchPid === undefined) child.unref();
   const pid = child.pid!;
   return {
     pid,
