@@ -223,7 +223,7 @@ export interface KopPorts {
   kafkaSaslSsl: number;
 }
 
-interface ConfInput {
+export interface ConfInput {
   ports: KopPorts;
   secretKeyPath: string;
   adminTokenPath: string;
@@ -368,7 +368,7 @@ export function namespacePlan(tfs: TenantFabric[], kafkaNamespace: string): Map<
   return plan;
 }
 
-async function provision(webPort: number, adminToken: string, tfs: TenantFabric[], kafkaNamespace: string):
+export async function provision(webPort: number, adminToken: string, tfs: TenantFabric[], kafkaNamespace: string):
 Promise<void> {
   for (const tenant of new Set(tfs.map((t) => t.tenant))) {
     await adminOk(webPort, adminToken, 'PUT', `/admin/v2/tenants/${tenant}`,
