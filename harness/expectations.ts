@@ -1,4 +1,5 @@
-// Expected results are data: one manifest per target (suites/expectations/<target>.json) lists
+// Expected results are data: one manifest per target (suites/expectations/<target>.json), plus
+// suites/expectations/any-target.json for a client's own deviations that hold on every target,
 // the known deviations, scenario id × client → `fail` (runs; passing is reported as an
 // unexpected pass), `skip` (does not run) or `flaky` (retried; a pass on retry reads "flaky"),
 // each with its reason and a link. Tests never carry `if`s for these.
@@ -29,16 +30,23 @@ export function manifestPath(target: string): string {
   return join(projectRoot, 'suites', 'expectations', `${target}.json`);
 }
 
-export function loadManifest(target: string): ExpectationManifest {
-  const hit = cache.get(target);
-  if (hit) return hit;
-  const path = manifestPath(target);
+function readManifest(path: string, target: string): ExpectationManifest {
   const m: ExpectationManifest = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as ExpectationManifest) : { target, entries: [] };
   for (const e of m.entries) {
     if (!['fail', 'skip', 'flaky'].includes(e.expect) || !e.reason || !e.scenario || !e.client) {
       throw new Error(`${path}: every entry needs scenario, client, expect (fail|skip|flaky) and reason: ${JSON.stringify(e)}`);
     }
   }
+  return m;
+}
+
+/** The target's manifest, with the client-wide entries (any-target.json) after its own. */
+export function loadManifest(target: string): ExpectationManifest {
+  const hit = cache.get(target);
+  if (hit) return hit;
+  const own = readManifest(manifestPath(target), target);
+  const any = readManifest(manifestPath('any-target'), 'any-target');
+  const m = { target, entries: [...own.entries, ...any.entries] };
   cache.set(target, m);
   return m;
 }
