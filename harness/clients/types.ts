@@ -1,6 +1,6 @@
 // The one driver interface every client implements, in process (KafkaJS, kafka-node) or
 // out of process (Java, Python, Fluent Bit over JSON lines). Scenarios talk only to this.
-import type { Principal, SecurityProtocol, TargetInfo } from '../targets/types.js';
+import { listenerFor, type Listener, type Principal, type SecurityProtocol, type TargetInfo } from '../targets/types.js';
 
 /** Features a scenario may require; the client registry says which client has which. */
 export type Capability =
@@ -9,7 +9,21 @@ export type Capability =
   | 'admin.deleteTopics'
   | 'groups.commit'
   /** The client's documented usage creates topics before consuming (the seed's kafka-node). */
-  | 'requires.createTopicsFirst';
+  | 'requires.createTopicsFirst'
+  /** The client can be told which TLS server name to expect (SNI / host-name check). */
+  | 'tls.serverName'
+  /** Produce settings the client exposes. */
+  | 'produce.acks'
+  | 'produce.idempotent'
+  | 'compression.gzip'
+  | 'compression.snappy'
+  | 'compression.lz4'
+  | 'compression.zstd'
+  /** Record timestamps set by the producer and read back by the consumer. */
+  | 'timestamps'
+  /** Commit modes beyond a synchronous commit. */
+  | 'commit.async'
+  | 'commit.auto';
 
 export interface Connection {
   target: TargetInfo;
@@ -23,10 +37,19 @@ export interface Connection {
   saslMechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
   /** false: connect without SASL at all (PLAINTEXT/SSL against a SASL listener). Default true. */
   sasl?: boolean;
+  /** Address this listener instead of `protocol`'s own (a plaintext client on the TLS port, …). */
+  listener?: SecurityProtocol;
+  /** TLS server name to expect instead of the host connected to (host-name mismatch scenarios). */
+  tlsServerName?: string;
   /** false: verification off as the seed's examples do it; default: the target's setting. */
   verifyTls?: boolean;
   /** CA to trust instead of the target's (wrong-CA scenarios). */
   caPemPath?: string;
+}
+
+/** The address a connection dials: its `listener` override, else its protocol's listener. */
+export function addressOf(conn: Connection): Listener {
+  return listenerFor(conn.target, conn.listener ?? conn.protocol);
 }
 
 export interface OutRecord {
@@ -34,6 +57,17 @@ export interface OutRecord {
   value: string | null;
   headers?: Record<string, string>;
   partition?: number;
+  /** Producer timestamp, milliseconds since the epoch (decimal string). */
+  timestamp?: string;
+}
+
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+export interface ProduceOptions {
+  /** 0, 1 or all (-1). Default all. */
+  acks?: 0 | 1 | -1;
+  compression?: Compression;
+  idempotent?: boolean;
 }
 
 export interface ProducedRecord {
@@ -49,7 +83,11 @@ export interface InRecord {
   key: string | null;
   value: string | null;
   headers: Record<string, string>;
+  /** Record timestamp, milliseconds since the epoch (decimal string), where the client reports it. */
+  timestamp?: string;
 }
+
+export type CommitMode = 'sync' | 'async' | 'auto' | 'none';
 
 export interface ConsumeRequest {
   topics: string[];
@@ -58,6 +96,8 @@ export interface ConsumeRequest {
   /** Resolve once this many records arrived. */
   count: number;
   timeoutMs: number;
+  /** How the consumed records are committed before the call returns; default sync. */
+  commit?: CommitMode;
 }
 
 export interface ClientDriver {
@@ -69,7 +109,8 @@ export interface ClientDriver {
   /** Logs in and makes a metadata round trip; rejects with a ClientError. */
   checkLogin(conn: Connection): Promise<void>;
   createTopics(conn: Connection, topics: { name: string; partitions: number }[]): Promise<void>;
-  produce(conn: Connection, topic: string, records: OutRecord[]): Promise<ProducedRecord[]>;
+  /** Sends records in order and waits for each acknowledgement (acks=0: offsets are unknown, '-1'). */
+  produce(conn: Connection, topic: string, records: OutRecord[], opts?: ProduceOptions): Promise<ProducedRecord[]>;
   /** Subscribes as a group member and collects `count` records (or rejects with TIMEOUT). */
   consume(conn: Connection, req: ConsumeRequest): Promise<InRecord[]>;
   /** Releases everything the driver holds. */

@@ -4,8 +4,8 @@
 import { execa } from 'execa';
 import { ClientError } from '../../errors/canonical.js';
 import { redact } from '../../security/redact.js';
-import { bootstrap, listenerFor } from '../../targets/types.js';
-import type { Capability, ClientDriver, Connection, ConsumeRequest, InRecord, OutRecord, ProducedRecord } from '../types.js';
+import { bootstrap } from '../../targets/types.js';
+import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
 
 export interface ExternalDriverSpec {
   /** Registry id, e.g. `java-kafka-clients-2.8.0`. */
@@ -28,7 +28,7 @@ interface WireConn {
 }
 
 export function wireConnection(conn: Connection): WireConn {
-  const l = listenerFor(conn.target, conn.protocol);
+  const l = addressOf(conn);
   const tls = conn.target.tls;
   const verify = conn.verifyTls ?? tls.verify;
   const caOverride = conn.caPemPath !== undefined;

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { ClientError } from '../../errors/canonical.js';
-import { bootstrap, listenerFor } from '../../targets/types.js';
+import { bootstrap } from '../../targets/types.js';
 import { createKafkaJsDriver } from '../kafkajs/kafkajs-driver.js';
-import type { Capability, ClientDriver, Connection, ConsumeRequest, InRecord, OutRecord, ProducedRecord } from '../types.js';
+import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
 
 /** Where the binary is looked for: FLUENT_BIT_BIN, then PATH, then the packages' default prefix. */
 export function findFluentBit(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -93,7 +93,7 @@ export function createFluentBitDriver(): ClientDriver {
   const version = bin ? (/v?(\d+\.\d+\.\d+)/.exec(execaSync(bin, ['--version'], { reject: false, timeout: 10_000 }).stdout ?? '')?.[1] ?? 'unknown') : 'not installed';
 
   const produce = async (conn: Connection, topic: string, records: OutRecord[]): Promise<ProducedRecord[]> => {
-    const l = listenerFor(conn.target, conn.protocol);
+    const l = addressOf(conn);
     const config = service
       + section('INPUT', { Name: 'stdin', Tag: 'kopc' })
       + section('OUTPUT', {
@@ -125,7 +125,7 @@ export function createFluentBitDriver(): ClientDriver {
     },
     produce,
     async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
-      const l = listenerFor(conn.target, conn.protocol);
+      const l = addressOf(conn);
       const config = service
         + section('INPUT', {
           Name: 'kafka', Tag: 'kopc', Brokers: bootstrap(l), Topics: req.topics.join(','), Group_Id: req.groupId, Poll_Ms: 100,

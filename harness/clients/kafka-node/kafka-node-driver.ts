@@ -4,15 +4,19 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { ClientError, canonicalFromNodeCode, kafkaErrorName, type CanonicalCode } from '../../errors/canonical.js';
-import { bootstrap, listenerFor } from '../../targets/types.js';
+import { bootstrap } from '../../targets/types.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
-import type { Capability, ClientDriver, Connection, ConsumeRequest, InRecord, OutRecord, ProducedRecord } from '../types.js';
+import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
 
 const require = createRequire(import.meta.url);
 // kafka-node ships no types; this is the part of its API the driver uses.
 interface KnClient {
   on(ev: 'ready' | 'error' | 'socket_error', cb: (err?: Error) => void): void;
   loadMetadataForTopics(topics: string[], cb: (err: Error | null, res: unknown) => void): void;
+  coordinatorId?: string;
+  sendGroupCoordinatorRequest(groupId: string, cb: (err: (Error & { errorCode?: number }) | null, res: { coordinatorId: number }) => void): void;
+  sendOffsetCommitV2Request(group: string, generationId: number, memberId: string,
+    payloads: { topic: string; partition: number; offset: number; metadata: string }[], cb: (err: Error | null, res: unknown) => void): void;
   createTopics(topics: { topic: string; partitions: number; replicationFactor: number }[], cb: (err: Error | null, res: { topic: string; error: string }[]) => void): void;
   close(cb?: () => void): void;
 }
@@ -27,10 +31,17 @@ interface KnMessage {
 interface KnConsumer {
   on(ev: 'message', cb: (m: KnMessage) => void): void;
   on(ev: 'error' | 'offsetOutOfRange', cb: (err: Error) => void): void;
-  commit(force: boolean, cb: (err: Error | null) => void): void;
   close(commit: boolean, cb: (err?: Error) => void): void;
 }
+/** topic → partition → offset */
+type OffsetMap = Record<string, Record<number, number>>;
+interface KnOffset {
+  fetchCommits(groupId: string, payloads: { topic: string; partition: number }[], cb: (err: Error | null, res: OffsetMap) => void): void;
+  fetchLatestOffsets(topics: string[], cb: (err: Error | null, res: OffsetMap) => void): void;
+  fetchEarliestOffsets(topics: string[], cb: (err: Error | null, res: OffsetMap) => void): void;
+}
 interface KafkaNode {
+  Offset: new (client: KnClient) => KnOffset;
   KafkaClient: new (opts: Record<string, unknown>) => KnClient;
   HighLevelProducer: new (client: KnClient, opts?: Record<string, unknown>) => KnProducer;
   Consumer: new (client: KnClient, payloads: unknown[], opts: Record<string, unknown>) => KnConsumer;
@@ -54,7 +65,7 @@ export function kafkaNodeCanonical(err: unknown): CanonicalCode {
 }
 
 function clientOptions(conn: Connection): Record<string, unknown> {
-  const l = listenerFor(conn.target, conn.protocol);
+  const l = addressOf(conn);
   const verify = conn.verifyTls ?? conn.target.tls.verify;
   const ca = conn.caPemPath ?? conn.target.tls.caPemPath;
   return {
@@ -68,9 +79,33 @@ function clientOptions(conn: Connection): Record<string, unknown> {
       sasl: { mechanism: (conn.saslMechanism ?? 'PLAIN').toLowerCase(), username: conn.username ?? conn.principal.username, password: conn.password ?? conn.principal.password },
     }),
     ...(conn.protocol === 'SASL_SSL'
-      ? { ssl: true, sslOptions: verify ? { rejectUnauthorized: true, ...(ca ? { ca: [readFileSync(ca, 'utf8')] } : {}) } : { rejectUnauthorized: false } }
+      ? { ssl: true, sslOptions: verify
+        ? { rejectUnauthorized: true, ...(ca ? { ca: [readFileSync(ca, 'utf8')] } : {}), ...(conn.tlsServerName ? { servername: conn.tlsServerName } : {}) }
+        : { rejectUnauthorized: false } }
       : {}),
   };
+}
+
+/**
+ * Looks up the group's coordinator, retrying COORDINATOR_NOT_AVAILABLE / COORDINATOR_LOAD_IN_PROGRESS
+ * (retriable by the protocol; kafka-node itself does not retry them) within a bound, and pins it
+ * on the client so that the group requests that follow go there.
+ */
+async function findCoordinator(c: KnClient, groupId: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await new Promise<{ err: (Error & { errorCode?: number }) | null; res?: { coordinatorId: number } }>((resolveFind) =>
+      c.sendGroupCoordinatorRequest(groupId, (err, res) => resolveFind({ err, res })));
+    if (!r.err && r.res) {
+      c.coordinatorId = String(r.res.coordinatorId);
+      return;
+    }
+    const retriable = r.err?.errorCode === 15 || r.err?.errorCode === 14;
+    if (!retriable || Date.now() > deadline) {
+      throw new ClientError(kafkaErrorName(r.err?.errorCode) ?? kafkaNodeCanonical(r.err), `findCoordinator: ${r.err?.message ?? 'no answer'}`, 'kafka-node');
+    }
+    await new Promise((w) => setTimeout(w, 300));
+  }
 }
 
 /** Creates a client and waits until it is connected and authenticated, or fails. */
@@ -100,7 +135,7 @@ const str = (b: string | Buffer | null | undefined): string | null => (b == null
 
 export function createKafkaNodeDriver(): ClientDriver {
   const open = new Set<KnClient>();
-  const capabilities = new Set<Capability>(['admin.createTopics', 'groups.commit', 'requires.createTopicsFirst']);
+  const capabilities = new Set<Capability>(['admin.createTopics', 'groups.commit', 'requires.createTopicsFirst', 'tls.serverName']);
   async function withClient<T>(conn: Connection, what: string, fn: (c: KnClient) => Promise<T>): Promise<T> {
     const c = await readyClient(conn, what);
     open.add(c);
@@ -147,27 +182,54 @@ export function createKafkaNodeDriver(): ClientDriver {
       });
     },
     async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
+      const mode = req.commit ?? 'sync';
+      if (mode === 'async' || mode === 'auto') {
+        throw new ClientError('UNSUPPORTED_SETTING', `consume: the driver runs kafka-node's Consumer with explicit commits only (asked: ${mode})`, 'kafka-node');
+      }
       return await withClient(conn, 'consume', async (c) => {
-        const meta = await guard('metadata', 15_000, new Promise<unknown>((r, reject) =>
-          c.loadMetadataForTopics(req.topics, (err, res) => (err ? reject(err) : r(res)))));
-        const topicMeta = ((meta as [unknown, { metadata: Record<string, Record<string, unknown>> }])[1]?.metadata) ?? {};
-        const payloads = req.topics.flatMap((t) => Object.keys(topicMeta[t] ?? { 0: {} }).map((p) => ({ topic: t, partition: Number(p), offset: 0 })));
-        const consumer = new kafka.Consumer(c, payloads, { groupId: req.groupId, autoCommit: false, fromOffset: req.fromBeginning, encoding: 'utf8', keyEncoding: 'utf8' });
+        const offsets = new kafka.Offset(c);
+        const call = <T>(what: string, fn: (cb: (err: Error | null, res: T) => void) => void) =>
+          guard(what, 15_000, new Promise<T>((r, reject) => fn((err, res) => (err ? reject(err) : r(res)))));
+        // Where to start, as a group member would: the group's committed offset, else the
+        // reset policy (earliest / latest) for partitions it never committed.
+        const meta = await call<unknown>('metadata', (cb) => c.loadMetadataForTopics(req.topics, cb));
+        const topicMeta = (meta as [unknown, { metadata: Record<string, Record<string, unknown>> }])[1]?.metadata ?? {};
+        const parts = req.topics.flatMap((t) => Object.keys(topicMeta[t] ?? { 0: {} }).map((p) => ({ topic: t, partition: Number(p) })));
+        await findCoordinator(c, req.groupId);
+        const committed = await call<OffsetMap>('fetchCommits', (cb) => offsets.fetchCommits(req.groupId, parts, cb));
+        const reset = await call<OffsetMap>(req.fromBeginning ? 'fetchEarliestOffsets' : 'fetchLatestOffsets',
+          (cb) => (req.fromBeginning ? offsets.fetchEarliestOffsets(req.topics, cb) : offsets.fetchLatestOffsets(req.topics, cb)));
+        const payloads = parts.map((p) => {
+          const done = committed[p.topic]?.[p.partition] ?? -1;
+          return { ...p, offset: done >= 0 ? done : (reset[p.topic]?.[p.partition] ?? 0) };
+        });
+        const consumer = new kafka.Consumer(c, payloads, { groupId: req.groupId, autoCommit: false, fromOffset: true, encoding: 'utf8', keyEncoding: 'utf8' });
         const got: InRecord[] = [];
         try {
           await guard(`${req.count} record(s) from ${req.topics.join(', ')}`, req.timeoutMs, new Promise<void>((resolveDone, reject) => {
             consumer.on('error', reject);
             consumer.on('offsetOutOfRange', reject);
             consumer.on('message', (m) => {
+              if (got.length >= req.count) return;
               got.push({ topic: m.topic, partition: m.partition, offset: String(m.offset), key: str(m.key), value: str(m.value), headers: {} });
               if (got.length >= req.count) resolveDone();
             });
           }));
-          await guard('commit', 10_000, new Promise<void>((r, reject) => consumer.commit(true, (err) => (err ? reject(err) : r()))));
-          return got;
+          if (mode === 'sync') {
+            // Exactly what was handed back, committed as Kafka does: the next offset to read.
+            const next = new Map<string, { topic: string; partition: number; offset: number }>();
+            for (const r of got) next.set(`${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition, offset: Number(r.offset) + 1 });
+            // OffsetCommit v2 with generation -1 and no member id: a commit stored in the group
+            // coordinator, which OffsetFetch v1 (fetchCommits) reads back. Offset.commit sends v0,
+            // which Kafka 3 in KRaft mode no longer keeps anywhere that v1 reads.
+            await call('commit', (cb) => c.sendOffsetCommitV2Request(req.groupId, -1, '',
+              [...next.values()].map((o) => ({ ...o, metadata: 'kop-conformance' })), cb));
+          }
         } finally {
+          // Closing kafka-node's Consumer closes its client too.
           await new Promise<void>((r) => consumer.close(false, () => r()));
         }
+        return got;
       });
     },
     async close() {

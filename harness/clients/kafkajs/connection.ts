@@ -12,6 +12,10 @@ export interface KafkaJsConnectOptions {
   saslMechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
   /** false: no SASL at all. */
   sasl?: boolean;
+  /** Dial this listener instead of `protocol`'s own. */
+  listener?: SecurityProtocol;
+  /** Expect this TLS server name instead of the host dialled. */
+  tlsServerName?: string;
   /** Overrides the principal's password (wrong-token scenarios). */
   password?: string;
   /** false: `rejectUnauthorized: false`, as the seed's example does. Default: the target's setting. */
@@ -27,7 +31,7 @@ export interface KafkaJsConnectOptions {
 
 export function kafkaJsConfig(target: TargetInfo, opts: KafkaJsConnectOptions = {}): KafkaConfig {
   const protocol = opts.protocol ?? 'SASL_PLAINTEXT';
-  const listener = listenerFor(target, protocol);
+  const listener = listenerFor(target, opts.listener ?? protocol);
   const principal = opts.principal ?? target.principals[0];
   if (!principal) throw new Error(`target ${target.id} has no principal to log in with`);
   const verify = opts.verifyTls ?? target.tls.verify;
@@ -43,7 +47,12 @@ export function kafkaJsConfig(target: TargetInfo, opts: KafkaJsConnectOptions = 
     },
     ssl: protocol === 'SASL_SSL'
       ? verify
-        ? { rejectUnauthorized: true, ...(caPath ? { ca: [readFileSync(caPath, 'utf8')] } : {}), ...(skipHostname ? { checkServerIdentity: () => undefined } : {}) }
+        ? {
+            rejectUnauthorized: true,
+            ...(caPath ? { ca: [readFileSync(caPath, 'utf8')] } : {}),
+            ...(skipHostname ? { checkServerIdentity: () => undefined } : {}),
+            ...(opts.tlsServerName ? { servername: opts.tlsServerName } : {}),
+          }
         : { rejectUnauthorized: false }
       : false,
     connectionTimeout: opts.connectionTimeout ?? 5000,

@@ -1,9 +1,9 @@
 // KafkaJS 2.2.4, in process, used the way the seed shows it.
 import { createRequire } from 'node:module';
-import type { Kafka } from 'kafkajs';
+import { CompressionTypes, type Kafka } from 'kafkajs';
 import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../errors/canonical.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
-import type { Capability, ClientDriver, Connection, ConsumeRequest, InRecord, OutRecord, ProducedRecord } from '../types.js';
+import type { Capability, ClientDriver, Compression, Connection, ConsumeRequest, InRecord, OutRecord, ProduceOptions, ProducedRecord } from '../types.js';
 import { kafkaJs } from './connection.js';
 
 const version = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
@@ -11,7 +11,7 @@ const version = (createRequire(import.meta.url)('kafkajs/package.json') as { ver
 function connect(conn: Connection, retries = 2): Kafka {
   return kafkaJs(conn.target, {
     protocol: conn.protocol, principal: conn.principal, password: conn.password, username: conn.username,
-    saslMechanism: conn.saslMechanism, sasl: conn.sasl,
+    saslMechanism: conn.saslMechanism, sasl: conn.sasl, listener: conn.listener, tlsServerName: conn.tlsServerName,
     verifyTls: conn.verifyTls, caPemPath: conn.caPemPath, retries, clientId: 'kop-conformance-kafkajs',
   });
 }
@@ -54,7 +54,10 @@ export function createKafkaJsDriver(): ClientDriver {
     open.delete(c);
     await c.disconnect().catch(() => undefined);
   };
-  const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit']);
+  // KafkaJS ships only the GZIP codec; snappy/lz4/zstd need codec packages it does not bundle.
+  const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'tls.serverName',
+    'produce.acks', 'produce.idempotent', 'compression.gzip', 'timestamps', 'commit.auto']);
+  const codec: Partial<Record<Compression, CompressionTypes>> = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP };
 
   return {
     id: 'kafkajs',
@@ -82,15 +85,23 @@ export function createKafkaJsDriver(): ClientDriver {
         await release(admin);
       }
     },
-    async produce(conn, topic, records: OutRecord[]): Promise<ProducedRecord[]> {
-      const producer = track(connect(conn).producer({ allowAutoTopicCreation: true }));
+    async produce(conn, topic, records: OutRecord[], opts: ProduceOptions = {}): Promise<ProducedRecord[]> {
+      const compression = codec[opts.compression ?? 'none'];
+      if (compression === undefined) throw new ClientError('UNSUPPORTED_SETTING', `produce: kafkajs has no ${opts.compression} codec`, 'kafkajs');
+      const producer = track(connect(conn).producer({
+        allowAutoTopicCreation: true,
+        ...(opts.idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {}),
+      }));
       try {
         await translate('producer.connect', producer.connect());
+        const acks = opts.acks ?? -1;
         const meta = await translate('producer.send', producer.send({
           topic,
-          acks: -1,
-          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition })),
+          acks,
+          compression,
+          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition, timestamp: r.timestamp })),
         }));
+        if (acks === 0) return records.map((r) => ({ topic, partition: r.partition ?? -1, offset: '-1' }));
         // KafkaJS reports the base offset per partition; records of one send are consecutive.
         const next = new Map(meta.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
         return records.map((r) => {
@@ -105,6 +116,8 @@ export function createKafkaJsDriver(): ClientDriver {
     },
     async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
       const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000 }));
+      const mode = req.commit ?? 'sync';
+      if (mode === 'async') throw new ClientError('UNSUPPORTED_SETTING', 'consume: kafkajs has no asynchronous commit distinct from its synchronous one', 'kafkajs');
       const got: InRecord[] = [];
       try {
         await translate('consumer.connect', consumer.connect());
@@ -113,16 +126,31 @@ export function createKafkaJsDriver(): ClientDriver {
           new Promise<void>((resolveDone, reject) => {
             consumer.on(consumer.events.CRASH, (ev) => reject(ev.payload.error));
             consumer.run({
+              autoCommit: mode === 'auto',
               eachMessage: async ({ topic, partition, message }) => {
+                // Past `count`, nothing more is taken (or, with auto-commit, acknowledged).
+                if (got.length >= req.count) {
+                  consumer.pause(req.topics.map((t) => ({ topic: t })));
+                  return;
+                }
                 const headers: Record<string, string> = {};
                 for (const [k, v] of Object.entries(message.headers ?? {})) {
                   headers[k] = Array.isArray(v) ? v.map((x) => x.toString()).join(',') : (v?.toString() ?? '');
                 }
-                got.push({ topic, partition, offset: message.offset, key: toStr(message.key), value: toStr(message.value), headers });
-                if (got.length >= req.count) resolveDone();
+                got.push({ topic, partition, offset: message.offset, key: toStr(message.key), value: toStr(message.value), headers, timestamp: message.timestamp });
+                if (got.length >= req.count) {
+                  consumer.pause(req.topics.map((t) => ({ topic: t })));
+                  resolveDone();
+                }
               },
             }).catch(reject);
           })));
+        if (mode === 'sync') {
+          // Kafka's convention: the committed offset is the next one to read.
+          const next = new Map<string, { topic: string; partition: number; offset: string }>();
+          for (const r of got) next.set(`${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition, offset: (BigInt(r.offset) + 1n).toString() });
+          await translate('commitOffsets', consumer.commitOffsets([...next.values()]));
+        }
         return got;
       } finally {
         await release(consumer);

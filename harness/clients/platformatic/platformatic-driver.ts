@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers, type ConnectionOptions } from '@platformatic/kafka';
 import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../errors/canonical.js';
-import { bootstrap, listenerFor } from '../../targets/types.js';
+import { bootstrap } from '../../targets/types.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
-import type { Capability, ClientDriver, Connection, ConsumeRequest, InRecord, OutRecord, ProducedRecord } from '../types.js';
+import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
 
 // The package exports only its entry point, so its package.json is read beside it.
 const entry = createRequire(import.meta.url).resolve('@platformatic/kafka');
@@ -31,7 +31,7 @@ export function platformaticCanonical(err: unknown, depth = 0): CanonicalCode {
 }
 
 function options(conn: Connection, clientId: string): ConnectionOptions & { clientId: string; bootstrapBrokers: string[]; retries: number } {
-  const l = listenerFor(conn.target, conn.protocol);
+  const l = addressOf(conn);
   const verify = conn.verifyTls ?? conn.target.tls.verify;
   const ca = conn.caPemPath ?? conn.target.tls.caPemPath;
   return {
@@ -44,7 +44,10 @@ function options(conn: Connection, clientId: string): ConnectionOptions & { clie
       sasl: { mechanism: conn.saslMechanism ?? 'PLAIN', username: conn.username ?? conn.principal.username, password: conn.password ?? conn.principal.password },
     }),
     ...(conn.protocol === 'SASL_SSL'
-      ? { tls: verify ? { rejectUnauthorized: true, ...(ca ? { ca: [readFileSync(ca, 'utf8')] } : {}) } : { rejectUnauthorized: false } }
+      ? {
+          tls: verify ? { rejectUnauthorized: true, ...(ca ? { ca: [readFileSync(ca, 'utf8')] } : {}) } : { rejectUnauthorized: false },
+          ...(conn.tlsServerName ? { tlsServerName: conn.tlsServerName } : {}),
+        }
       : {}),
   };
 }
@@ -66,7 +69,7 @@ export function createPlatformaticDriver(): ClientDriver {
     open.delete(c);
     await Promise.resolve(c.close()).catch(() => undefined);
   };
-  const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit']);
+  const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'tls.serverName']);
   return {
     id: 'platformatic-kafka',
     version,
@@ -117,6 +120,10 @@ export function createPlatformaticDriver(): ClientDriver {
       }
     },
     async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
+      const mode = req.commit ?? 'sync';
+      if (mode === 'async' || mode === 'auto') {
+        throw new ClientError('UNSUPPORTED_SETTING', `consume: the driver commits explicitly only (asked: ${mode})`, 'platformatic-kafka');
+      }
       const consumer = track(new Consumer({
         ...options(conn, 'kop-conformance-platformatic'), groupId: req.groupId, deserializers: stringDeserializers,
         sessionTimeout: 10_000, heartbeatInterval: 1000,
@@ -131,6 +138,7 @@ export function createPlatformaticDriver(): ClientDriver {
             new Promise<void>((resolveDone, reject) => {
               stream.on('error', reject);
               stream.on('data', (m) => {
+                if (got.length >= req.count) return;
                 const headers: Record<string, string> = {};
                 for (const [k, v] of m.headers) headers[String(k)] = String(v);
                 got.push({ topic: m.topic, partition: m.partition, offset: m.offset.toString(), key: m.key ?? null, value: m.value ?? null, headers });
@@ -140,7 +148,7 @@ export function createPlatformaticDriver(): ClientDriver {
           // Kafka's convention: the committed offset is the next one to read.
           const last = new Map<string, { topic: string; partition: number; offset: bigint; leaderEpoch: number }>();
           for (const r of got) last.set(`${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition, offset: BigInt(r.offset) + 1n, leaderEpoch: 0 });
-          await translate('commit', consumer.commit({ offsets: [...last.values()] }));
+          if (mode === 'sync') await translate('commit', consumer.commit({ offsets: [...last.values()] }));
         } finally {
           await stream.close().catch(() => undefined);
         }
