@@ -64,6 +64,8 @@ export interface TargetInfo {
   readonly expiredPasswords?: string[];
   /** Things a reader of the report must know (e.g. TLS verification turned off by configuration). */
   readonly notes?: string[];
+  /** Which expectation manifest applies (suites/expectations/<name>.json); default: the id. */
+  readonly expectations?: string;
 }
 
 export interface StartedTarget extends TargetInfo {  /** Stops what start() started (the whole process tree). Idempotent. */
@@ -72,8 +74,8 @@ export interface StartedTarget extends TargetInfo {  /** Stops what start() star
 
 /** The plain-data view of a started target. */
 export function targetInfo(t: StartedTarget): TargetInfo {
-  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes } = t;
-  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes };
+  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations } = t;
+  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations };
 }
 
 export function listenerFor(target: TargetInfo, protocol: SecurityProtocol): Listener {

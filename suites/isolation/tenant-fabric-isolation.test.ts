@@ -1,0 +1,49 @@
+// Isolation: what one tenant/fabric login writes, another tenant's or another fabric's login
+// cannot read under the same short topic name, and cannot reach by naming it in full.
+import * as allure from 'allure-js-commons';
+import { expect } from 'vitest';
+import type { Principal } from '../../harness/targets/types.js';
+import { ClientError } from '../../harness/errors/canonical.js';
+import { forEachTargetAndClient } from '../../fixtures/conformance.js';
+
+forEachTargetAndClient('isolation', (scenario) => {
+  const pairs: [string, (ps: Principal[]) => Principal | undefined][] = [
+    ['other-tenant', (ps) => ps.find((p) => p.tenant !== ps[0]!.tenant)],
+    ['other-fabric', (ps) => ps.find((p) => p.tenant === ps[0]!.tenant && p.fabric !== ps[0]!.fabric)],
+  ];
+  for (const [kind, pick] of pairs) {
+    scenario(`isolation.${kind}.same-name: a login of another ${kind.replace('other-', '')} reading the same short topic name sees none of the owner's records`, async ({ target, driver, connection, names, skip }) => {
+      const owner = target.principals[0]!;
+      const other = pick(target.principals);
+      if (!other) skip(`not applicable: target ${target.id} offers no login of another ${kind.replace('other-', '')}`);
+      const protocol = target.listeners[0]!.securityProtocol;
+      const mine = connection(protocol, { principal: owner });
+      const theirs = connection(protocol, { principal: other });
+      const topic = names.globalTopic(`iso-${kind}`);
+      if (driver.capabilities.has('requires.createTopicsFirst')) {
+        await driver.createTopics(mine, [{ name: topic, partitions: 1 }]);
+        await driver.createTopics(theirs, [{ name: topic, partitions: 1 }]);
+      }
+      await driver.produce(mine, topic, [{ key: 'owner', value: `owned by ${owner.username} ${names.suffix}` }]);
+      await driver.produce(theirs, topic, [{ key: 'other', value: `written by ${other!.username} ${names.suffix}` }]);
+      const seen = await driver.consume(theirs, { topics: [topic], groupId: names.group(`iso-${kind}`), fromBeginning: true, count: 1, timeoutMs: 30_000 });
+      expect(seen[0]?.key, `${other!.username} must see its own record first, not ${owner.username}'s`).toBe('other');
+    });
+  }
+
+  scenario('isolation.other-tenant.full-name: naming another tenant\'s topic in full is refused', async ({ target, driver, connection, names, skip }) => {
+    const owner = target.principals[0]!;
+    const other = target.principals.find((p) => p.tenant !== owner.tenant);
+    if (!other) skip(`not applicable: target ${target.id} offers no login of another tenant`);
+    const protocol = target.listeners[0]!.securityProtocol;
+    const topic = names.globalTopic('iso-full');
+    if (driver.capabilities.has('requires.createTopicsFirst')) await driver.createTopics(connection(protocol, { principal: owner }), [{ name: topic, partitions: 1 }]);
+    await driver.produce(connection(protocol, { principal: owner }), topic, [{ key: 'owner', value: 'private' }]);
+    const fullName = `persistent://${owner.tenant}/${owner.fabric}/${topic}`;
+    const err = await driver.consume(connection(protocol, { principal: other }), { topics: [fullName], groupId: names.group('iso-full'), fromBeginning: true, count: 1, timeoutMs: 20_000 })
+      .then((got) => new Error(`read ${got.length} record(s) from ${fullName}`), (e: unknown) => e);
+    await allure.attachment('full-name access by another tenant', String(err instanceof ClientError ? `${err.code}: ${err.raw}` : err), 'text/plain');
+    expect(err, `${other!.username} must not read ${fullName}`).toBeInstanceOf(ClientError);
+    expect(['TOPIC_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'UNKNOWN_TOPIC_OR_PARTITION', 'TIMEOUT'], (err as ClientError).raw).toContain((err as ClientError).code);
+  });
+});
