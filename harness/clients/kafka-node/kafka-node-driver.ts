@@ -60,7 +60,7 @@ export function kafkaNodeCanonical(err: unknown): CanonicalCode {
   if (e.name === 'BrokerNotAvailableError' && /socket closed/i.test(e.message ?? '')) return 'CONNECTION_CLOSED';
   if (e.name === 'SaslAuthenticationError' || /SASL|Authentication failed/i.test(e.message ?? '')) return 'SASL_AUTHENTICATION_FAILED';
   if (e.name === 'TopicsNotExistError' || /Topic\(s\) does not exist/.test(e.message ?? '')) return 'UNKNOWN_TOPIC_OR_PARTITION';
-  if (e.name === 'MessageSizeTooLargeError') return 'RECORD_TOO_LARGE';
+  if (e.name === 'MessageSizeTooLargeError' || /MessageSizeTooLarge/.test(e.message ?? '')) return 'MESSAGE_TOO_LARGE';
   return canonicalFromNodeCode(e.code) ?? (/^[A-Z_]+$/.test(e.message ?? '') ? e.message! : 'UNKNOWN');
 }
 
