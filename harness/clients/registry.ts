@@ -4,6 +4,7 @@ import { createKafkaJsDriver } from './kafkajs/kafkajs-driver.js';
 import { createKafkaNodeDriver } from './kafka-node/kafka-node-driver.js';
 import { createPlatformaticDriver } from './platformatic/platformatic-driver.js';
 import { createFluentBitDriver, fluentBitUnavailable } from './fluent-bit/fluent-bit-driver.js';
+import { javaClientEntries } from './java/java-driver.js';
 import type { Capability, ClientDriver } from './types.js';
 
 export interface ClientEntry {
@@ -17,6 +18,7 @@ export const clientRegistry: ClientEntry[] = [
   { id: 'kafkajs', create: createKafkaJsDriver },
   { id: 'kafka-node', create: createKafkaNodeDriver },
   { id: 'platformatic-kafka', create: createPlatformaticDriver },
+  ...javaClientEntries(),
   { id: 'fluent-bit', unavailable: fluentBitUnavailable, create: createFluentBitDriver },
 ];
 

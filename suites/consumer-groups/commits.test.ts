@@ -4,6 +4,7 @@
 // example's auto-commit); auto.offset.reset earliest vs latest for a new group.
 import { expect } from 'vitest';
 import type { ClientDriver, CommitMode, Connection, OutRecord } from '../../harness/clients/types.js';
+import { createKafkaJsDriver } from '../../harness/clients/kafkajs/kafkajs-driver.js';
 import { forEachTargetAndClient } from '../../fixtures/conformance.js';
 import type { Names } from '../../fixtures/conformance.js';
 
@@ -70,10 +71,16 @@ forEachTargetAndClient('consumer-groups', (scenario) => {
     let done = false;
     void consuming.finally(() => { done = true; }).catch(() => undefined);
     // The member's join time is not observable through every client: keep producing late
-    // records (bounded) until it has taken one.
-    for (let i = 0; i < 40 && !done; i++) {
-      await driver.produce(conn, topic, [{ key: 'late', value: `late-${i}` }]);
-      await new Promise((r) => setTimeout(r, 1000));
+    // records (bounded) until it has taken one. A second, in-process producer does that, since
+    // an external driver runs one command at a time and is busy consuming.
+    const late = createKafkaJsDriver();
+    try {
+      for (let i = 0; i < 40 && !done; i++) {
+        await late.produce(conn, topic, [{ key: 'late', value: `late-${i}` }]);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      await late.close();
     }
     const got = await consuming;
     expect(got[0]!.value, 'a latest member must not see records from before it joined').toMatch(/^late-/);

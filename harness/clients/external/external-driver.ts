@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { ClientError } from '../../errors/canonical.js';
 import { redact } from '../../security/redact.js';
 import { bootstrap } from '../../targets/types.js';
-import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
+import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type InRecord, type OutRecord, type ProduceOptions, type ProducedRecord } from '../types.js';
 
 export interface ExternalDriverSpec {
   /** Registry id, e.g. `java-kafka-clients-2.8.0`. */
@@ -192,14 +192,19 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
     async createTopics(conn, topics) {
       await request('create_topics', { conn: wireConnection(conn), topics }, 30_000 + margin);
     },
-    async produce(conn, topic, records: OutRecord[]): Promise<ProducedRecord[]> {
-      const r = await request<{ records: ProducedRecord[] }>('produce', { conn: wireConnection(conn), topic, records }, 30_000 + margin);
+    async produce(conn, topic, records: OutRecord[], opts: ProduceOptions = {}): Promise<ProducedRecord[]> {
+      const r = await request<{ records: ProducedRecord[] }>('produce', {
+        conn: wireConnection(conn), topic, records,
+        ...(opts.acks !== undefined ? { acks: opts.acks === -1 ? 'all' : String(opts.acks) } : {}),
+        ...(opts.compression ? { compression: opts.compression } : {}),
+        ...(opts.idempotent !== undefined ? { idempotence: opts.idempotent } : {}),
+      }, 30_000 + margin);
       return r.records;
     },
     async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
       const r = await request<{ records: InRecord[] }>('consume', {
         conn: wireConnection(conn), topics: req.topics, group_id: req.groupId, from_beginning: req.fromBeginning,
-        count: req.count, timeout_ms: req.timeoutMs,
+        count: req.count, timeout_ms: req.timeoutMs, ...(req.commit ? { commit: req.commit } : {}),
       }, req.timeoutMs + margin);
       return r.records;
     },

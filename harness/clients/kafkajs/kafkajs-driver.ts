@@ -115,7 +115,8 @@ export function createKafkaJsDriver(): ClientDriver {
       }
     },
     async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
-      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000 }));
+      // A short fetch wait: disconnect waits for the fetch in flight, 5 s by default.
+      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250 }));
       const mode = req.commit ?? 'sync';
       if (mode === 'async') throw new ClientError('UNSUPPORTED_SETTING', 'consume: kafkajs has no asynchronous commit distinct from its synchronous one', 'kafkajs');
       const got: InRecord[] = [];

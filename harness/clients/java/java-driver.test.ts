@@ -1,0 +1,207 @@
+// The Java kafka-clients driver against the reference Apache Kafka broker, once per pinned
+// kafka-clients version (seed 2.8.0 and current), plus the parent's handling of drivers that
+// break PROTOCOL.md (garbage, early exit, silence).
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientError } from '../../errors/canonical.js';
+import { generateTls, type TlsMaterial } from '../../security/tls.js';
+import { startKafkaBroker } from '../../targets/kafka/kafka-target.js';
+import type { StartedTarget } from '../../targets/types.js';
+import { progress } from '../../util/progress.js';
+import { startExternalDriver, wireConnection, type ExternalDriverHandle } from '../external/external-driver.js';
+import type { Connection, InRecord, ProducedRecord } from '../types.js';
+import { buildJavaDriver, javaClientEntries, javaClientId, startJavaDriver } from './java-driver.js';
+import { JAVA_KAFKA_CLIENTS_VERSIONS } from './versions.js';
+
+const suffix = () => randomBytes(4).toString('hex');
+
+async function failureOf(p: Promise<unknown>): Promise<ClientError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ClientError);
+    return e as ClientError;
+  }
+  throw new Error('expected the operation to fail, it succeeded');
+}
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+describe('Java kafka-clients driver', () => {
+  let target: StartedTarget | undefined;
+  let otherCa: TlsMaterial;
+  let tmp: string;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'kopc-java-driver-'));
+    [target, otherCa] = await Promise.all([
+      startKafkaBroker({ heap: '384m' }),
+      generateTls(join(tmp, 'other-ca'), { caName: 'kop-conformance unrelated CA' }),
+    ]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await target?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }, 60_000);
+
+  const conn = (protocol: Connection['protocol'], extra: Partial<Connection> = {}): Connection =>
+    ({ target: target!, protocol, principal: target!.principals[0]!, ...extra });
+
+  it('registers one entry per pinned kafka-clients version', () => {
+    expect(javaClientEntries().map((e) => e.id)).toEqual(JAVA_KAFKA_CLIENTS_VERSIONS.map((v) => `java-${v}`));
+  });
+
+  describe.each(JAVA_KAFKA_CLIENTS_VERSIONS)('kafka-clients %s', (version) => {
+    let driver: ExternalDriverHandle | undefined;
+
+    beforeAll(async () => {
+      const b0 = Date.now();
+      await buildJavaDriver(version);
+      progress(`java-driver ${version}`, `build (cached or cold) ${Date.now() - b0} ms`);
+      const t0 = Date.now();
+      driver = await startJavaDriver(version);
+      progress(`java-driver ${version}`, `spawn → startup_complete ${Date.now() - t0} ms`);
+    }, 600_000);
+
+    afterAll(async () => {
+      await driver?.close();
+    }, 30_000);
+
+    it('announces the kafka-clients version it runs and its capabilities', () => {
+      expect(driver!.id).toBe(javaClientId(version));
+      expect(driver!.version).toBe(version);
+      expect([...driver!.capabilities].sort()).toEqual(['admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'headers']);
+    });
+
+    it('logs in on SASL_PLAINTEXT and SASL_SSL', async () => {
+      await driver!.checkLogin(conn('SASL_PLAINTEXT'));
+      await driver!.checkLogin(conn('SASL_SSL'));
+    });
+
+    it('logs in on SASL_SSL with verification off (trust-all engine factory)', async () => {
+      await driver!.checkLogin(conn('SASL_SSL', { verifyTls: false }));
+    });
+
+    it('refuses a wrong password with SASL_AUTHENTICATION_FAILED in under 5 s', async () => {
+      const t0 = Date.now();
+      const err = await failureOf(driver!.checkLogin(conn('SASL_PLAINTEXT', { password: target!.forgedPasswords![0]! })));
+      const took = Date.now() - t0;
+      progress(`java-driver ${version}`, `wrong password refused in ${took} ms`);
+      expect(err.code).toBe('SASL_AUTHENTICATION_FAILED');
+      expect(took).toBeLessThan(5000);
+      expect(err.raw).not.toContain(target!.forgedPasswords![0]!);
+    });
+
+    it('refuses a server certificate from another CA with TLS_HANDSHAKE_FAILED', async () => {
+      const err = await failureOf(driver!.checkLogin(conn('SASL_SSL', { caPemPath: otherCa.caPemPath })));
+      expect(err.code).toBe('TLS_HANDSHAKE_FAILED');
+    });
+
+    it('round-trips keyed records with headers through a consumer group', async () => {
+      const topic = `${target!.topics.globalPrefix}java-${suffix()}`;
+      const c = conn('SASL_PLAINTEXT');
+      await driver!.createTopics(c, [{ name: topic, partitions: 1 }]);
+      await driver!.createTopics(c, [{ name: topic, partitions: 1 }]); // existing: not an error
+      const sent = [0, 1, 2].map((i) => ({ key: `k${i}`, value: `v${i} ünïcode`, headers: { h: `x${i}`, trace: 'java' } }));
+      const produced = await driver!.produce(c, topic, sent);
+      expect(produced.map((r) => r.offset)).toEqual(['0', '1', '2']);
+      expect(produced.every((r) => r.topic === topic && r.partition === 0)).toBe(true);
+
+      const group = `java-${suffix()}`;
+      const got = await driver!.consume(conn('SASL_SSL'), { topics: [topic], groupId: group, fromBeginning: true, count: 3, timeoutMs: 30_000 });
+      expect(got).toEqual(sent.map((s, i) => ({ topic, partition: 0, offset: produced[i]!.offset, key: s.key, value: s.value, headers: s.headers })));
+
+      // The group committed what it returned: nothing is left, so a bounded wait ends in TIMEOUT.
+      const t0 = Date.now();
+      const err = await failureOf(driver!.consume(c, { topics: [topic], groupId: group, fromBeginning: true, count: 1, timeoutMs: 3000 }));
+      expect(err.code).toBe('TIMEOUT');
+      expect(Date.now() - t0).toBeLessThan(15_000);
+    });
+
+    it('honours acks, compression, idempotence, explicit partitions and the async commit mode', async () => {
+      const topic = `${target!.topics.globalPrefix}java-${suffix()}`;
+      const c = conn('SASL_PLAINTEXT');
+      const wire = wireConnection(c);
+      await driver!.createTopics(c, [{ name: topic, partitions: 2 }]);
+      const a = await driver!.request<{ records: ProducedRecord[] }>('produce', {
+        conn: wire, topic, acks: '1', compression: 'gzip', idempotence: false,
+        records: [{ key: 'a', value: 'to-1', partition: 1 }, { key: null, value: null, partition: 0 }],
+      }, 45_000);
+      const b = await driver!.request<{ records: ProducedRecord[] }>('produce', {
+        conn: wire, topic, acks: 'all', compression: 'zstd', idempotence: true, records: [{ key: 'b', value: 'to-1-again', partition: 1 }],
+      }, 45_000);
+      expect([...a.records, ...b.records].map((r) => [r.partition, r.offset])).toEqual([[1, '0'], [0, '0'], [1, '1']]);
+
+      const group = `java-${suffix()}`;
+      const got = await driver!.request<{ records: InRecord[] }>('consume', {
+        conn: wire, topics: [topic], group_id: group, from_beginning: true, count: 3, timeout_ms: 30_000, commit: 'async',
+      }, 45_000);
+      const byPos = (r: InRecord) => `${r.partition}/${r.offset}`;
+      expect(got.records.map((r) => [byPos(r), r.key, r.value]).sort()).toEqual([['0/0', null, null], ['1/0', 'a', 'to-1'], ['1/1', 'b', 'to-1-again']]);
+      const again = await failureOf(driver!.consume(c, { topics: [topic], groupId: group, fromBeginning: true, count: 1, timeoutMs: 3000 }));
+      expect(again.code).toBe('TIMEOUT');
+
+      await driver!.request('delete_topics', { conn: wire, topics: [topic] }, 45_000);
+      await driver!.request('delete_topics', { conn: wire, topics: [topic] }, 45_000); // absent: not an error
+    });
+
+    it('keeps its stderr free of configuration complaints', () => {
+      expect(driver!.stderrTail()).not.toMatch(/isn't a known config|was supplied but/);
+    });
+
+    it('ends its process on close()', async () => {
+      const pid = driver!.pid;
+      await driver!.close();
+      expect(processGone(pid)).toBe(true);
+      driver = undefined;
+    });
+  });
+});
+
+describe('external driver: drivers that break the protocol', () => {
+  const node = (script: string, id: string) =>
+    startExternalDriver({ id, command: process.execPath, args: ['-e', script], startTimeoutMs: 10_000 });
+
+  it('fails with CLIENT_PROTOCOL_ERROR when the driver prints garbage instead of startup_complete', async () => {
+    const t0 = Date.now();
+    const err = await failureOf(node('process.stdout.write("Picked up JAVA_TOOL_OPTIONS\\n"); setInterval(() => {}, 1000);', 'fake-garbage'));
+    expect(err.code).toBe('CLIENT_PROTOCOL_ERROR');
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('fails with CLIENT_CRASHED when the driver exits before startup_complete', async () => {
+    const err = await failureOf(node('process.stderr.write("boom\\n"); process.exit(3);', 'fake-exit'));
+    expect(err.code).toBe('CLIENT_CRASHED');
+  });
+
+  it('fails a request with TIMEOUT when the driver never answers it', async () => {
+    const silent = [
+      'console.log(JSON.stringify({ event: "startup_complete", client: "fake", version: "0", capabilities: [] }));',
+      'require("readline").createInterface({ input: process.stdin }).on("line", (l) => {',
+      '  const c = JSON.parse(l);',
+      '  if (c.op === "shutdown") { console.log(JSON.stringify({ event: "result", id: c.id, ok: true, data: {} })); process.exit(0); }',
+      '});',
+    ].join('\n');
+    const d = await node(silent, 'fake-silent');
+    try {
+      const t0 = Date.now();
+      const err = await failureOf(d.request('check_login', {}, 1000));
+      expect(err.code).toBe('TIMEOUT');
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      await d.close();
+    }
+    expect(processGone(d.pid)).toBe(true);
+  });
+});
