@@ -5,6 +5,7 @@ import { createKafkaNodeDriver } from './kafka-node/kafka-node-driver.js';
 import { createPlatformaticDriver } from './platformatic/platformatic-driver.js';
 import { createFluentBitDriver, fluentBitUnavailable } from './fluent-bit/fluent-bit-driver.js';
 import { javaClientEntries } from './java/java-driver.js';
+import { pythonClientEntries } from './python/python-driver.js';
 import type { Capability, ClientDriver } from './types.js';
 
 export interface ClientEntry {
@@ -19,6 +20,7 @@ export const clientRegistry: ClientEntry[] = [
   { id: 'kafka-node', create: createKafkaNodeDriver },
   { id: 'platformatic-kafka', create: createPlatformaticDriver },
   ...javaClientEntries(),
+  ...pythonClientEntries(),
   { id: 'fluent-bit', unavailable: fluentBitUnavailable, create: createFluentBitDriver },
 ];
 

@@ -211,6 +211,7 @@ public final class KafkaDriver {
       case "delete_topics": return deleteTopics(cmd);
       case "produce": return produce(id, cmd);
       case "consume": return consume(id, cmd);
+      case "perf_produce": return perfProduce(cmd);
       default: throw new DriverException("UNKNOWN", "unknown op `" + op + "`");
     }
   }
@@ -333,6 +334,51 @@ public final class KafkaDriver {
         ev.setAll(rec);
         emit(ev);
       }
+      return data;
+    } finally {
+      untrack(producer);
+      producer.close(CLOSE_TIMEOUT);
+    }
+  }
+
+  /**
+   * Throughput benchmark: `num_records` records of `record_size` random bytes sent as fast as the
+   * producer takes them (the way kafka-producer-perf-test does), timed from the first send to
+   * the last acknowledgement.
+   */
+  private ObjectNode perfProduce(JsonNode cmd) throws Exception {
+    ClientConfig cfg = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.PRODUCER);
+    Properties p = cfg.props;
+    p.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+    p.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+    String acks = ClientConfig.text(cmd, "acks");
+    p.put("acks", acks == null ? "1" : acks);
+    String topic = ClientConfig.required(cmd, "topic");
+    int n = cmd.path("num_records").asInt(100_000);
+    int size = cmd.path("record_size").asInt(100);
+    byte[] payload = new byte[size];
+    java.util.Random random = new java.util.Random(42);
+    for (int i = 0; i < size; i++) payload[i] = (byte) (random.nextInt(26) + 65);
+    KafkaProducer<byte[], byte[]> producer = track(new KafkaProducer<>(p));
+    try {
+      java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+      java.util.concurrent.atomic.AtomicReference<Exception> firstError = new java.util.concurrent.atomic.AtomicReference<>();
+      long t0 = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        producer.send(new ProducerRecord<>(topic, payload), (md, e) -> {
+          if (e != null) { failed.incrementAndGet(); firstError.compareAndSet(null, e); }
+        });
+      }
+      producer.flush();
+      long elapsedNs = System.nanoTime() - t0;
+      if (firstError.get() != null) throw firstError.get();
+      double secs = elapsedNs / 1e9;
+      ObjectNode data = json.createObjectNode();
+      data.put("records", n);
+      data.put("failed", failed.get());
+      data.put("elapsed_ms", Math.round(elapsedNs / 1e6));
+      data.put("records_per_sec", n / secs);
+      data.put("mb_per_sec", n * (double) size / (1024 * 1024) / secs);
       return data;
     } finally {
       untrack(producer);

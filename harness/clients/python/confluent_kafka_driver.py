@@ -1,0 +1,376 @@
+"""PROTOCOL.md driver for confluent-kafka (Python over librdkafka): Producer, Consumer and
+AdminClient configured with security.protocol, sasl.mechanisms=PLAIN, sasl.username/password,
+ssl.ca.location, enable.ssl.certificate.verification and ssl.endpoint.identification.algorithm.
+
+librdkafka never gives up on a broker by itself: a refused login or an untrusted certificate
+is reported through `error_cb` (served by poll()) while it keeps reconnecting, and the API
+call the application made eventually fails with a generic _TRANSPORT / _TIMED_OUT. The
+driver therefore polls in short slices and stops as soon as error_cb reports _AUTHENTICATION
+or _SSL, so those failures come back in well under a second with their real cause.
+"""
+
+import logging
+import sys
+import threading
+import time
+
+import confluent_kafka
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+import driver_common as dc
+from driver_common import DriverError, decode, encode, headers_in, headers_out
+
+
+
+def _version_string(v):
+    # version() is a (str, int) tuple in older releases and a plain str in 2.16.
+    return v[0] if isinstance(v, tuple) else str(v)
+
+
+VERSION = getattr(confluent_kafka, "__version__", None) or _version_string(confluent_kafka.version())
+LIBRDKAFKA = _version_string(confluent_kafka.libversion())
+# librdkafka (bundled in the wheel) has every codec; acks, idempotence and commit styles too.
+CAPABILITIES = ["headers", "admin.createTopics", "groups.commit", "produce.acks", "produce.idempotent",
+                "compression.gzip", "compression.snappy", "compression.lz4", "compression.zstd",
+                "timestamps", "commit.async", "commit.auto"]
+
+CONNECT_TIMEOUT_S = 15
+REQUEST_TIMEOUT_S = 15
+MESSAGE_TIMEOUT_MS = 30000
+COMMIT_TIMEOUT_S = 10
+
+# Kafka protocol error codes → the protocol's own names (librdkafka abbreviates some, e.g.
+# UNKNOWN_TOPIC_OR_PART); codes not listed keep librdkafka's name.
+KAFKA_NAMES = {
+    1: "OFFSET_OUT_OF_RANGE", 2: "CORRUPT_MESSAGE", 3: "UNKNOWN_TOPIC_OR_PARTITION", 4: "INVALID_FETCH_SIZE",
+    5: "LEADER_NOT_AVAILABLE", 6: "NOT_LEADER_OR_FOLLOWER", 7: "REQUEST_TIMED_OUT", 8: "BROKER_NOT_AVAILABLE",
+    9: "REPLICA_NOT_AVAILABLE",
+    # errno 10 (MESSAGE_TOO_LARGE), like kafka-python's MessageSizeTooLargeError: one code for
+    # "record too large" whether the client or the broker refused it.
+    10: "RECORD_TOO_LARGE",
+    12: "OFFSET_METADATA_TOO_LARGE", 13: "NETWORK_EXCEPTION", 14: "COORDINATOR_LOAD_IN_PROGRESS",
+    15: "COORDINATOR_NOT_AVAILABLE", 16: "NOT_COORDINATOR", 17: "INVALID_TOPIC_EXCEPTION", 18: "RECORD_LIST_TOO_LARGE",
+    19: "NOT_ENOUGH_REPLICAS", 20: "NOT_ENOUGH_REPLICAS_AFTER_APPEND", 21: "INVALID_REQUIRED_ACKS",
+    22: "ILLEGAL_GENERATION", 23: "INCONSISTENT_GROUP_PROTOCOL", 24: "INVALID_GROUP_ID", 25: "UNKNOWN_MEMBER_ID",
+    26: "INVALID_SESSION_TIMEOUT", 27: "REBALANCE_IN_PROGRESS", 28: "INVALID_COMMIT_OFFSET_SIZE",
+    29: "TOPIC_AUTHORIZATION_FAILED", 30: "GROUP_AUTHORIZATION_FAILED", 31: "CLUSTER_AUTHORIZATION_FAILED",
+    32: "INVALID_TIMESTAMP", 33: "UNSUPPORTED_SASL_MECHANISM", 34: "ILLEGAL_SASL_STATE", 35: "UNSUPPORTED_VERSION",
+    36: "TOPIC_ALREADY_EXISTS", 37: "INVALID_PARTITIONS", 38: "INVALID_REPLICATION_FACTOR",
+    39: "INVALID_REPLICA_ASSIGNMENT", 40: "INVALID_CONFIG", 41: "NOT_CONTROLLER", 42: "INVALID_REQUEST",
+    43: "UNSUPPORTED_FOR_MESSAGE_FORMAT", 44: "POLICY_VIOLATION", 45: "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    46: "DUPLICATE_SEQUENCE_NUMBER", 47: "INVALID_PRODUCER_EPOCH", 48: "INVALID_TXN_STATE",
+    49: "INVALID_PRODUCER_ID_MAPPING", 50: "INVALID_TRANSACTION_TIMEOUT", 51: "CONCURRENT_TRANSACTIONS",
+    52: "TRANSACTION_COORDINATOR_FENCED", 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 54: "SECURITY_DISABLED",
+    55: "OPERATION_NOT_ATTEMPTED", 56: "KAFKA_STORAGE_ERROR", 57: "LOG_DIR_NOT_FOUND",
+    58: "SASL_AUTHENTICATION_FAILED", 59: "UNKNOWN_PRODUCER_ID",
+}
+
+TIMEOUT_NAMES = {"_TIMED_OUT", "_MSG_TIMED_OUT", "_TIMED_OUT_QUEUE"}
+VAGUE_NAMES = {"_TRANSPORT", "_ALL_BROKERS_DOWN"} | TIMEOUT_NAMES
+
+RDKAFKA_LOG = logging.getLogger("librdkafka")
+
+
+def _local_code(err):
+    """Canonical code of one librdkafka error, from its name and (for _TRANSPORT) its text."""
+    name = err.name()
+    text = err.str() or ""
+    if name == "_AUTHENTICATION":
+        return "SASL_AUTHENTICATION_FAILED"
+    if name == "_SSL" or (name == "_TRANSPORT" and "SSL" in text):
+        return "TLS_HANDSHAKE_FAILED"
+    if name == "_RESOLVE" or "Failed to resolve" in text:
+        return "HOST_UNRESOLVABLE"
+    if "Connection refused" in text:
+        return "CONNECTION_REFUSED"
+    if name in TIMEOUT_NAMES:
+        return "TIMEOUT"
+    if name == "MSG_SIZE_TOO_LARGE":
+        return "RECORD_TOO_LARGE"
+    if err.code() > 0:
+        return KAFKA_NAMES.get(err.code(), name)
+    return None
+
+
+class _Watcher:
+    """Collects what error_cb reports; a refused login or a failed TLS handshake ends the wait."""
+
+    DECISIVE = ("SASL_AUTHENTICATION_FAILED", "TLS_HANDSHAKE_FAILED")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.seen = []
+
+    def __call__(self, err):
+        with self._lock:
+            self.seen.append(err)
+
+    def decisive(self):
+        with self._lock:
+            seen = list(self.seen)
+        for want in self.DECISIVE:
+            for e in seen:
+                if _local_code(e) == want:
+                    return want, e
+        return None
+
+    def best(self):
+        found = self.decisive()
+        if found:
+            return found
+        with self._lock:
+            seen = list(self.seen)
+        for e in reversed(seen):
+            code = _local_code(e)
+            if code:
+                return code, e
+        return None
+
+    def check(self):
+        found = self.decisive()
+        if found:
+            raise DriverError(found[0], found[1].str(), "KafkaError(%s)" % found[1].name())
+
+
+def translate(exc, watcher=None):
+    if isinstance(exc, DriverError):
+        return exc
+    err = exc.args[0] if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError) else exc
+    if isinstance(err, KafkaError):
+        name = err.name()
+        code = _local_code(err)
+        msg = err.str()
+        if name in VAGUE_NAMES and watcher is not None:
+            seen = watcher.best()
+            if seen and seen[0] not in ("TIMEOUT",):
+                code = seen[0]
+                msg = "%s (cause reported by librdkafka's error_cb: %s %s)" % (msg, seen[1].name(), seen[1].str())
+        return DriverError(code or "UNKNOWN", msg, "KafkaError(%s)" % name)
+    return DriverError("UNKNOWN", str(exc), type(exc).__name__)
+
+
+def _config(conn, watcher, extra=None):
+    cfg = {
+        "bootstrap.servers": conn["bootstrap"],
+        "security.protocol": conn["security_protocol"],
+        "sasl.mechanisms": conn.get("sasl_mechanism", "PLAIN"),
+        "sasl.username": conn["username"],
+        "sasl.password": conn["password"],
+        "client.id": "kop-conformance-confluent-kafka",
+        "socket.timeout.ms": REQUEST_TIMEOUT_S * 1000,
+        "error_cb": watcher,
+        "logger": RDKAFKA_LOG,
+    }
+    ssl_conf = conn.get("ssl")
+    if ssl_conf is not None:
+        if not ssl_conf.get("verify", True):
+            cfg["enable.ssl.certificate.verification"] = False
+            cfg["ssl.endpoint.identification.algorithm"] = "none"
+        else:
+            # Without a CA file, let librdkafka find the system store.
+            cfg["ssl.ca.location"] = ssl_conf.get("ca_pem_path") or "probe"
+            cfg["ssl.endpoint.identification.algorithm"] = "https" if ssl_conf.get("hostname_verification", True) else "none"
+    cfg.update(extra or {})
+    return cfg
+
+
+def _new(cls, cfg):
+    try:
+        return cls(cfg)
+    except KafkaException as e:
+        err = e.args[0] if e.args else None
+        if isinstance(err, KafkaError) and err.name() in ("_INVALID_ARG", "_NOT_IMPLEMENTED"):
+            raise DriverError("UNSUPPORTED_SETTING", err.str(), "KafkaError(%s)" % err.name())
+        raise translate(e)
+
+
+def _await_metadata(client, watcher, deadline):
+    """A metadata round trip, failing fast on a refused login or TLS handshake."""
+    last = None
+    while time.monotonic() < deadline:
+        watcher.check()
+        try:
+            return client.list_topics(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+        except KafkaException as e:
+            last = e
+        client.poll(0)  # serves error_cb
+    watcher.check()
+    if last is not None:
+        raise translate(last, watcher)
+    raise DriverError("TIMEOUT", "no metadata within %d s" % CONNECT_TIMEOUT_S)
+
+
+def check_login(cid, cmd):
+    watcher = _Watcher()
+    admin = _new(AdminClient, _config(cmd["conn"], watcher))
+    md = _await_metadata(admin, watcher, time.monotonic() + CONNECT_TIMEOUT_S)
+    return {"brokers": len(md.brokers)}
+
+
+def create_topics(cid, cmd):
+    watcher = _Watcher()
+    admin = _new(AdminClient, _config(cmd["conn"], watcher))
+    _await_metadata(admin, watcher, time.monotonic() + CONNECT_TIMEOUT_S)
+    topics = [NewTopic(t["name"], num_partitions=int(t.get("partitions") or 1), replication_factor=1)
+              for t in cmd.get("topics") or []]
+    if not topics:
+        return {}
+    futures = admin.create_topics(topics, request_timeout=REQUEST_TIMEOUT_S, operation_timeout=REQUEST_TIMEOUT_S)
+    for name, fut in futures.items():
+        try:
+            fut.result(timeout=REQUEST_TIMEOUT_S + 5)
+        except KafkaException as e:
+            err = e.args[0] if e.args else None
+            if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                continue
+            raise translate(e, watcher)
+        except Exception as e:  # concurrent.futures.TimeoutError
+            raise DriverError("TIMEOUT", "create_topics %s: %s" % (name, e or "no answer"), type(e).__name__)
+    return {}
+
+
+_ACKS = {"0": "0", "1": "1", "all": "all", "-1": "all"}
+
+
+def produce(cid, cmd):
+    watcher = _Watcher()
+    extra = {"message.timeout.ms": MESSAGE_TIMEOUT_MS}
+    if cmd.get("acks") is not None:
+        extra["acks"] = _ACKS.get(str(cmd["acks"]), str(cmd["acks"]))
+    if cmd.get("compression"):
+        extra["compression.type"] = cmd["compression"]
+    if cmd.get("idempotence") is not None:
+        extra["enable.idempotence"] = bool(cmd["idempotence"])
+    producer = _new(Producer, _config(cmd["conn"], watcher, extra))
+    dc.track(producer, lambda p: p.purge())
+    topic = cmd["topic"]
+    records = cmd.get("records") or []
+    results = [None] * len(records)
+    failures = []
+
+    def on_delivery(index):
+        def cb(err, msg):
+            if err is not None:
+                failures.append(err)
+            else:
+                results[index] = {"topic": msg.topic(), "partition": msg.partition(), "offset": str(msg.offset())}
+                dc.emit({"event": "producer_send_success", "id": cid, **results[index]})
+        return cb
+
+    try:
+        for i, r in enumerate(records):
+            kwargs = {"key": encode(r.get("key")), "value": encode(r.get("value")), "on_delivery": on_delivery(i)}
+            if r.get("headers"):
+                kwargs["headers"] = headers_out(r["headers"])
+            if r.get("partition") is not None:
+                kwargs["partition"] = int(r["partition"])
+            if r.get("timestamp") is not None:
+                kwargs["timestamp"] = int(r["timestamp"])
+            producer.produce(topic, **kwargs)
+        deadline = time.monotonic() + MESSAGE_TIMEOUT_MS / 1000.0 + 5
+        while any(x is None for x in results) and not failures and time.monotonic() < deadline:
+            producer.poll(0.2)
+            watcher.check()
+        if failures:
+            raise translate(KafkaException(failures[0]), watcher)
+        if any(x is None for x in results):
+            raise DriverError("TIMEOUT", "%d of %d records unacknowledged" % (sum(x is None for x in results), len(results)))
+        return {"records": results}
+    except KafkaException as e:
+        raise translate(e, watcher)
+    finally:
+        try:
+            producer.purge()
+            producer.flush(0)
+        except Exception:
+            pass
+        dc.untrack(producer)
+
+
+def consume(cid, cmd):
+    mode = cmd.get("commit") or "sync"
+    if mode not in ("sync", "async", "auto", "none"):
+        raise DriverError("UNSUPPORTED_SETTING", "commit mode %r" % mode)
+    watcher = _Watcher()
+    committed = threading.Event()
+    commit_result = {}
+
+    def on_commit(err, partitions):
+        commit_result["err"] = err
+        commit_result["partitions"] = partitions
+        committed.set()
+
+    extra = {
+        "group.id": cmd["group_id"],
+        "auto.offset.reset": "earliest" if cmd.get("from_beginning") else "latest",
+        "enable.auto.commit": mode == "auto",
+        "session.timeout.ms": 10000,
+        "on_commit": on_commit,
+    }
+    consumer = _new(Consumer, _config(cmd["conn"], watcher, extra))
+    dc.track(consumer, lambda c: c.close())
+    count = int(cmd["count"])
+    timeout_ms = int(cmd["timeout_ms"])
+    deadline = time.monotonic() + timeout_ms / 1000.0
+    got = []
+    try:
+        consumer.subscribe(list(cmd["topics"]))
+        while len(got) < count and time.monotonic() < deadline:
+            msg = consumer.poll(min(0.5, max(0.01, deadline - time.monotonic())))
+            watcher.check()
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise translate(KafkaException(msg.error()), watcher)
+            got.append(msg)
+            dc.emit({"event": "records_consumed", "id": cid, "count": 1})
+        if len(got) < count:
+            seen = watcher.best()
+            if seen and seen[0] != "TIMEOUT":
+                raise DriverError(seen[0], "consumed %d of %d records; librdkafka reported %s %s"
+                                  % (len(got), count, seen[1].name(), seen[1].str()), "KafkaError(%s)" % seen[1].name())
+            raise DriverError("TIMEOUT", "consumed %d of %d records within %d ms" % (len(got), count, timeout_ms))
+        _commit(cid, consumer, mode, got, committed, commit_result)
+        return {"records": [{
+            "topic": m.topic(), "partition": m.partition(), "offset": str(m.offset()),
+            "key": decode(m.key()), "value": decode(m.value()), "headers": headers_in(m.headers()),
+            "timestamp": str(m.timestamp()[1]),
+        } for m in got]}
+    except KafkaException as e:
+        raise translate(e, watcher)
+    finally:
+        dc.close_quietly(consumer, lambda c: c.close())
+
+
+def _commit(cid, consumer, mode, got, committed, commit_result):
+    if mode in ("none", "auto") or not got:
+        return
+    offsets = {}
+    for m in got:
+        key = (m.topic(), m.partition())
+        offsets[key] = max(offsets.get(key, -1), m.offset() + 1)
+    if mode == "sync":
+        consumer.commit(asynchronous=False)
+    else:
+        consumer.commit(asynchronous=True)
+        end = time.monotonic() + COMMIT_TIMEOUT_S
+        while not committed.is_set() and time.monotonic() < end:
+            consumer.poll(0.1)  # serves on_commit; a record returned here is not ours to commit
+        if not committed.is_set():
+            raise DriverError("TIMEOUT", "async commit not acknowledged within %d s" % COMMIT_TIMEOUT_S)
+        if commit_result.get("err") is not None:
+            raise KafkaException(commit_result["err"])
+    dc.emit({"event": "offsets_committed", "id": cid,
+             "offsets": [{"topic": t, "partition": p, "offset": str(o)} for (t, p), o in sorted(offsets.items())]})
+
+
+if __name__ == "__main__":
+    dc.run("confluent-kafka", VERSION, CAPABILITIES, {
+        "check_login": check_login,
+        "create_topics": create_topics,
+        "produce": produce,
+        "consume": consume,
+    }, {"librdkafka": LIBRDKAFKA, "python": sys.version.split()[0]})
