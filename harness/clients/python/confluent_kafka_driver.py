@@ -15,7 +15,7 @@ import threading
 import time
 
 import confluent_kafka
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import driver_common as dc
@@ -77,13 +77,17 @@ def _local_code(err):
     name = err.name()
     text = err.str() or ""
     if name == "_AUTHENTICATION":
-        return "SASL_AUTHENTICATION_FAILED"
+        # librdkafka reports a refused SaslHandshake (the mechanism) under _AUTHENTICATION too.
+        return "UNSUPPORTED_SASL_MECHANISM" if "Unsupported SASL mechanism" in text else "SASL_AUTHENTICATION_FAILED"
     if name == "_SSL" or (name == "_TRANSPORT" and "SSL" in text):
         return "TLS_HANDSHAKE_FAILED"
     if name == "_RESOLVE" or "Failed to resolve" in text:
         return "HOST_UNRESOLVABLE"
     if "Connection refused" in text:
         return "CONNECTION_REFUSED"
+    if name == "_TRANSPORT":
+        # "Broker transport failure": the peer closed or broke the connection.
+        return "CONNECTION_CLOSED"
     if name in TIMEOUT_NAMES:
         return "TIMEOUT"
     if name == "MSG_SIZE_TOO_LARGE":
@@ -96,7 +100,7 @@ def _local_code(err):
 class _Watcher:
     """Collects what error_cb reports; a refused login or a failed TLS handshake ends the wait."""
 
-    DECISIVE = ("SASL_AUTHENTICATION_FAILED", "TLS_HANDSHAKE_FAILED")
+    DECISIVE = ("SASL_AUTHENTICATION_FAILED", "UNSUPPORTED_SASL_MECHANISM", "TLS_HANDSHAKE_FAILED")
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -352,10 +356,12 @@ def _commit(cid, consumer, mode, got, committed, commit_result):
     for m in got:
         key = (m.topic(), m.partition())
         offsets[key] = max(offsets.get(key, -1), m.offset() + 1)
+    # Explicit offsets: exactly what was handed back, never what poll() fetched after it.
+    explicit = [TopicPartition(t, p, o) for (t, p), o in sorted(offsets.items())]
     if mode == "sync":
-        consumer.commit(asynchronous=False)
+        consumer.commit(offsets=explicit, asynchronous=False)
     else:
-        consumer.commit(asynchronous=True)
+        consumer.commit(offsets=explicit, asynchronous=True)
         end = time.monotonic() + COMMIT_TIMEOUT_S
         while not committed.is_set() and time.monotonic() < end:
             consumer.poll(0.1)  # serves on_commit; a record returned here is not ours to commit

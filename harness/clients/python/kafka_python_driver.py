@@ -168,7 +168,12 @@ def _canonical(exc):
             return seen
         if isinstance(exc, Errors.KafkaTimeoutError):
             return "TIMEOUT", None
+        if "socket disconnected" in str(exc):
+            return "CONNECTION_CLOSED", None
         return "UNKNOWN", None
+    if isinstance(exc, ValueError) and "Topic name" in str(exc) and "illegal" in str(exc):
+        # kafka-python refuses an invalid topic name before asking the broker.
+        return "INVALID_TOPIC_EXCEPTION", None
     if isinstance(exc, BROKER_ERROR) and getattr(exc, "message", None):
         return str(exc.message).upper(), None
     for e in chain:
