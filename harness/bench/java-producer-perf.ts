@@ -47,7 +47,7 @@ try {
     // kafka-tools is not served for every kafka-clients release (4.4.0 is missing here): then
     // the nearest earlier served release stands in, and the result says so.
     let tool;
-    let toolVersion = v;
+    let toolVersion: string = v;
     for (const candidate of [v, ...(TOOL_FALLBACK[v] ?? [])]) {
       try {
         tool = await mavenBuild(`kafka-producer-perf-test-${candidate}`, join(projectRoot, 'harness/bench/producer-perf'), { props: { 'kafka.version': candidate } });
