@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { metadataRoundTrip } from '../../clients/kafkajs/connection.js';
 import { mintJwt, newSecretKey, writeSecretKey } from '../../security/jwt.js';
 import { defaultTenantFabrics, principalFor, roleOf, type TenantFabric } from '../../security/principals.js';
-import { registerSecret } from '../../security/redact.js';
+import { redact, registerSecret } from '../../security/redact.js';
 import { generateTls } from '../../security/tls.js';
 import { activeFaults, wrongCaTls } from '../faults.js';
 import { mavenBuild } from '../../util/maven.js';
@@ -115,9 +115,18 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
   const java = process.env.KOPC_JAVA ?? 'java';
   const jvm = [`-Xms256m`, `-Xmx${opts.heap ?? '768m'}`, '-XX:+UseG1GC', '-Djava.awt.headless=true',
     `-Dlog4j.configuration=file:${log4j}`, '-cp', build.classpath];
-  await step('reference Kafka: format KRaft storage', () =>
-    execa(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', kafkaUuid(), '-c', serverProps, '--ignore-formatted'],
-      { stdin: 'ignore', timeout: 120_000 }));
+  const clusterId = kafkaUuid();
+  await step('reference Kafka: format KRaft storage', async () => {
+    // One retry: a format that fails once (seen once under heavy load) is not a broken setup.
+    for (let attempt = 1; ; attempt++) {
+      const r = await execa(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', serverProps, '--ignore-formatted'],
+        { stdin: 'ignore', timeout: 120_000, reject: false, all: true });
+      if (r.exitCode === 0) return;
+      const why = `KRaft storage format failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}): ${redact((r.all ?? '').slice(-1500))}`;
+      if (attempt >= 2) throw new Error(why);
+      progress('reference Kafka', `${why.split('\n')[0]}; retrying once`);
+    }
+  });
 
   const logFile = join(dir, 'broker.log');
   const t0 = Date.now();
