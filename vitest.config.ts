@@ -6,15 +6,16 @@ import { defineConfig } from 'vitest/config';
 
 // Allure results accumulate file by file: a run starts from an empty directory so that its
 // report shows that run only.
-rmSync('reports/allure-results', { recursive: true, force: true });
+const reports = process.env.KOPC_REPORTS_DIR ?? 'reports';
+rmSync(`${reports}/allure-results`, { recursive: true, force: true });
 
 export default defineConfig({
   test: {
     reporters: [
       'default',
-      ['junit', { outputFile: 'reports/junit.xml' }],
-      ['json', { outputFile: 'reports/results.json' }],
-      ['allure-vitest/reporter', { resultsDir: 'reports/allure-results' }],
+      ['junit', { outputFile: `${reports}/junit.xml` }],
+      ['json', { outputFile: `${reports}/results.json` }],
+      ['allure-vitest/reporter', { resultsDir: `${reports}/allure-results` }],
       './harness/reporting/results-reporter.ts',
     ],
     setupFiles: ['allure-vitest/setup'],

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { buildAllureSingleFile } from '../reporting/allure-html.js';
 import type { RunResults } from '../reporting/model.js';
-import { projectRoot } from '../util/paths.js';
+import { projectRoot, reportsDir } from '../util/paths.js';
 
 const USAGE = `usage: npm run conformance [-- [--targets kop,kafka,live,container] [--clients kafkajs] [vitest args…]]
 
@@ -45,13 +45,13 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     console.error(`allure report not built: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   }
-  const model = join(projectRoot, 'reports', 'results-model.json');
+  const model = join(reportsDir, 'results-model.json');
   if (existsSync(model)) {
     const run = JSON.parse(readFileSync(model, 'utf8')) as RunResults;
     const counts: Record<string, number> = {};
     for (const c of run.cells) counts[c.status] = (counts[c.status] ?? 0) + 1;
     console.log(`\nconformance: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`);
-    console.log(`report: ${join(projectRoot, 'reports', 'index.html')}`);
+    console.log(`report: ${join(reportsDir, 'index.html')} (markdown: ${join(reportsDir, 'summary.md')})`);
   }
   return r.exitCode ?? 1;
 }

@@ -4,10 +4,10 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { mavenBuild } from '../util/maven.js';
-import { projectRoot } from '../util/paths.js';
+import { projectRoot, reportsDir } from '../util/paths.js';
 import { step } from '../util/progress.js';
 
-export async function buildAllureSingleFile(resultsDir = join(projectRoot, 'reports', 'allure-results'), outDir = join(projectRoot, 'reports', 'allure-report')): Promise<string> {
+export async function buildAllureSingleFile(resultsDir = join(reportsDir, 'allure-results'), outDir = join(reportsDir, 'allure-report')): Promise<string> {
   if (!existsSync(resultsDir) || readdirSync(resultsDir).length === 0) throw new Error(`no Allure results in ${resultsDir}: run the conformance suite first`);
   const build = await mavenBuild('allure-commandline', join(projectRoot, 'harness/reporting/allure'));
   const home = readdirSync(build.libDir).find((d) => d.startsWith('allure-') && statSync(join(build.libDir, d)).isDirectory());

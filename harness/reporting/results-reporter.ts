@@ -4,8 +4,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { redact } from '../security/redact.js';
-import { projectRoot } from '../util/paths.js';
+import { projectRoot, reportsDir } from '../util/paths.js';
 import { renderHtml } from './html.js';
+import { renderMarkdown } from './markdown.js';
 import type { CellResult, CellStatus, RunResults } from './model.js';
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -78,7 +79,7 @@ export default class ResultsReporter implements Reporter {
 
   onTestRunEnd(_modules: ReadonlyArray<TestModule>): void {
     if (!this.cells.length) return;
-    const outDir = this.opts.outDir ?? join(projectRoot, 'reports');
+    const outDir = this.opts.outDir ?? reportsDir;
     const run: RunResults = {
       startedAt: this.startedAt,
       finishedAt: new Date().toISOString(),
@@ -88,6 +89,7 @@ export default class ResultsReporter implements Reporter {
     mkdirSync(dirname(join(outDir, 'x')), { recursive: true });
     writeFileSync(join(outDir, 'results-model.json'), JSON.stringify(run, null, 2));
     writeFileSync(join(outDir, 'index.html'), renderHtml(run));
+    writeFileSync(join(outDir, 'summary.md'), renderMarkdown(run));
   }
 }
 

@@ -12,6 +12,9 @@ export const cacheDir = process.env.KOP_CONFORMANCE_CACHE ?? join(homedir(), '.c
 /** Per-run scratch: broker data, generated keys and configs (secrets live here, never under reports/), logs. Git-ignored. */
 export const workDir = process.env.KOP_CONFORMANCE_WORK ?? join(projectRoot, '.work');
 
+/** Where a run writes its reports (KOPC_REPORTS_DIR, default reports/). */
+export const reportsDir = process.env.KOPC_REPORTS_DIR ?? join(projectRoot, 'reports');
+
 export function ensureDir(path: string): string {
   mkdirSync(path, { recursive: true });
   return path;
