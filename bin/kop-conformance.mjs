@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// The kop-conformance command: dispatches to the TypeScript entry points through tsx.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const commands = {
+  run: ['harness/cli/conformance.ts', 'run the conformance suite and build the reports (--targets, --clients, --help)'],
+  'dev-broker': ['harness/cli/dev-broker.ts', 'start|stop a reusable development broker'],
+  'live-check': ['harness/targets/live/live-cli.ts', 'validate a live endpoint configuration (--properties FILE)'],
+};
+const [cmd, ...rest] = process.argv.slice(2);
+if (!cmd || cmd === '--help' || cmd === '-h' || !(cmd in commands)) {
+  const list = Object.entries(commands).map(([k, [, d]]) => `  ${k.padEnd(11)} ${d}`).join('\n');
+  const out = `usage: kop-conformance <command> [options]\n\n${list}\n\nExit codes: 0 all cells pass or are explained, 1 a cell failed, 2 bad usage or configuration.`;
+  if (cmd && cmd !== '--help' && cmd !== '-h') {
+    console.error(`unknown command ${cmd}\n\n${out}`);
+    process.exit(2);
+  }
+  console.log(out);
+  process.exit(0);
+}
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+const r = spawnSync(process.execPath, [tsx, join(root, commands[cmd][0]), ...rest], { stdio: 'inherit', cwd: root });
+process.exit(r.status ?? 1);
