@@ -19,22 +19,34 @@ export function renderHtml(run: RunResults): string {
   for (const c of run.cells) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
   const summary = [...counts.entries()].map(([s, n]) =>
     `<span class="badge" style="background:${STATUS_COLOURS[s]}">${esc(s)}: ${n}</span>`).join(' ');
+  const cellTd = (c: CellResult | undefined) => c
+    ? `<td class="cell" data-status="${c.status}" style="background:${STATUS_COLOURS[c.status]}"><a href="#${cellId(c)}" title="${esc(c.message ?? c.status)}">${esc(c.status)}</a></td>`
+    : '<td class="cell empty">—</td>';
   const tables = targets.map((t) => {
-    const cells = run.cells.filter((c) => c.target === t);
-    const clients = [...new Map(cells.map((c) => [c.client, c.clientVersion ?? ''])).entries()];
-    const scenarios = [...new Set(cells.map((c) => c.scenarioId))];
+    const all = run.cells.filter((c) => c.target === t);
+    const single = all.filter((c) => !c.client.includes('→'));
+    const pairs = all.filter((c) => c.client.includes('→'));
     const info = run.targets.find((x) => x.id === t);
-    const rows = scenarios.map((s) => {
-      const tds = clients.map(([client]) => {
-        const c = cells.find((x) => x.scenarioId === s && x.client === client);
-        if (!c) return '<td class="cell empty">—</td>';
-        return `<td class="cell" data-status="${c.status}" style="background:${STATUS_COLOURS[c.status]}"><a href="#${cellId(c)}" title="${esc(c.message ?? c.status)}">${esc(c.status)}</a></td>`;
-      }).join('');
-      return `<tr><th scope="row">${esc(s)}</th>${tds}</tr>`;
+    const clients = [...new Map(single.map((c) => [c.client, c.clientVersion ?? ''])).entries()];
+    const scenarios = [...new Set(single.map((c) => c.scenarioId))];
+    const rows = scenarios.map((s) => `<tr><th scope="row">${esc(s)}</th>${clients.map(([client]) =>
+      cellTd(single.find((x) => x.scenarioId === s && x.client === client))).join('')}</tr>`).join('\n');
+    const main = single.length ? `<table class="matrix" data-target="${esc(t)}"><thead><tr><th>scenario</th>${clients.map(([c, v]) => `<th>${esc(c)}<br><small>${esc(v)}</small></th>`).join('')}</tr></thead>
+<tbody>${rows}</tbody></table>` : '';
+    // Pair scenarios (producer → consumer): one grid per scenario, producers down, consumers across.
+    const grids = [...new Set(pairs.map((c) => c.scenarioId))].map((s) => {
+      const mine = pairs.filter((c) => c.scenarioId === s);
+      const producers = [...new Set(mine.map((c) => c.client.split('→')[0]!))];
+      const consumers = [...new Set(mine.map((c) => c.client.split('→')[1]!))];
+      return `<h3>${esc(s)}: producer ↓ × consumer →</h3><table class="matrix pairs" data-target="${esc(t)}" data-scenario="${esc(s)}"><thead><tr><th>producer \\ consumer</th>${consumers.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
+<tbody>${producers.map((p) => `<tr><th scope="row">${esc(p)}</th>${consumers.map((c) => cellTd(mine.find((x) => x.client === `${p}→${c}`))).join('')}</tr>`).join('\n')}</tbody></table>`;
     }).join('\n');
-    return `<section><h2>Target: ${esc(t)}</h2>${info?.description ? `<p>${esc(info.description)}</p>` : ''}${info?.reason ? `<p class="reason">${esc(info.reason)}</p>` : ''}${(info?.notes ?? []).map((n) => `<p class="note">⚠ ${esc(n)}</p>`).join('')}
-<table class="matrix" data-target="${esc(t)}"><thead><tr><th>scenario</th>${clients.map(([c, v]) => `<th>${esc(c)}<br><small>${esc(v)}</small></th>`).join('')}</tr></thead>
-<tbody>${rows}</tbody></table></section>`;
+    const header = `<h2>Target: ${esc(t)}</h2>${info?.description ? `<p>${esc(info.description)}</p>` : ''}${info?.reason ? `<p class="reason">${esc(info.reason)}</p>` : ''}${(info?.notes ?? []).map((n) => `<p class="note">⚠ ${esc(n)}</p>`).join('')}`;
+    // A target that ran nothing keeps its cells, folded away behind its reason.
+    const body = all.every((c) => c.status === 'not-run')
+      ? `<details><summary>${all.length} cells, all not run</summary>${main}${grids}</details>`
+      : `${main}${grids}`;
+    return `<section>${header}${body}</section>`;
   }).join('\n');
   const details = run.cells.map((c) => `<details id="${cellId(c)}"><summary><b>${esc(c.status)}</b> ${esc(c.target)} × ${esc(c.client)} × ${esc(c.scenarioId)} (${c.durationMs} ms)</summary>
 <p>${esc(c.title)}</p>${c.canonicalError ? `<p>canonical error: <code>${esc(c.canonicalError)}</code></p>` : ''}${c.message ? `<pre>${esc(c.message)}</pre>` : ''}
