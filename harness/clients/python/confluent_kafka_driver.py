@@ -369,8 +369,7 @@ def _commit(cid, consumer, mode, got, committed, commit_result):
             raise DriverError("TIMEOUT", "async commit not acknowledged within %d s" % COMMIT_TIMEOUT_S)
         if commit_result.get("err") is not None:
             raise KafkaException(commit_result["err"])
-    dc.emit({"event": "offsets_committed", "id": cid,
-             "offsets": [{"topic": t, "partition": p, "offset": str(o)} for (t, p), o in sorted(offsets.items())]})
+    dc.emit_committed(cid, offsets)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,12 @@ def emit(event):
         _out.flush()
 
 
+def emit_committed(cid, offsets):
+    """The `offsets_committed` event for {(topic, partition): next offset}."""
+    emit({"event": "offsets_committed", "id": cid,
+          "offsets": [{"topic": t, "partition": p, "offset": str(o)} for (t, p), o in sorted(offsets.items())]})
+
+
 class DriverError(Exception):
     """A failure already translated to a canonical code."""
 

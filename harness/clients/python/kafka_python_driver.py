@@ -406,8 +406,7 @@ def _commit(cid, consumer, mode, got):
             raise DriverError("TIMEOUT", "async commit not acknowledged within %d s" % COMMIT_TIMEOUT_S)
         if isinstance(result.get("response"), Exception):
             raise result["response"]
-    dc.emit({"event": "offsets_committed", "id": cid,
-             "offsets": [{"topic": t, "partition": p, "offset": str(o)} for (t, p), o in sorted(offsets.items())]})
+    dc.emit_committed(cid, offsets)
 
 
 if __name__ == "__main__":
