@@ -10,6 +10,7 @@ const commands = {
   run: ['harness/cli/conformance.ts', 'run the conformance suite and build the reports (--targets, --clients, --help)'],
   'dev-broker': ['harness/cli/dev-broker.ts', 'start|stop a reusable development broker'],
   'live-check': ['harness/targets/live/live-cli.ts', 'validate a live endpoint configuration (--properties FILE)'],
+  diff: ['harness/cli/diff.ts', 'compare the last two runs (reports/history/); exit 1 on a regression'],
 };
 const [cmd, ...rest] = process.argv.slice(2);
 if (!cmd || cmd === '--help' || cmd === '-h' || !(cmd in commands)) {

@@ -6,6 +6,7 @@ import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { redact } from '../security/redact.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
 import { renderHtml } from './html.js';
+import { archiveRun, diffRuns, loadRun, renderDiff } from './diff.js';
 import { renderMarkdown } from './markdown.js';
 import type { CellResult, CellStatus, RunResults } from './model.js';
 
@@ -90,6 +91,10 @@ export default class ResultsReporter implements Reporter {
     writeFileSync(join(outDir, 'results-model.json'), JSON.stringify(run, null, 2));
     writeFileSync(join(outDir, 'index.html'), renderHtml(run));
     writeFileSync(join(outDir, 'summary.md'), renderMarkdown(run));
+    // History for run-to-run diffs: this run is kept, and compared with the one before it.
+    const model = join(outDir, 'results-model.json');
+    const previous = archiveRun(outDir, model, run.startedAt);
+    if (previous) writeFileSync(join(outDir, 'diff.txt'), `${previous} → this run\n${renderDiff(diffRuns(loadRun(previous), run))}\n`);
   }
 }
 
