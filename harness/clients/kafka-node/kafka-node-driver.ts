@@ -161,7 +161,22 @@ export function createKafkaNodeDriver(): ClientDriver {
           const bad = (res ?? []).filter((r) => r.error && !/already exists/i.test(r.error));
           return bad.length ? reject(new Error(bad.map((b) => `${b.topic}: ${b.error}`).join('; '))) : resolveDone();
         });
-      })));
+      })).then(async () => {
+        // kafka-node's createTopics returns before the partitions have leaders; a send then
+        // fails with NotLeaderForPartition, which it does not retry. Wait for the leaders.
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          const meta = await new Promise<unknown>((r) => c.loadMetadataForTopics(topics.map((t) => t.name), (err, res) => r(err ? undefined : res)));
+          const byTopic = (meta as [unknown, { metadata: Record<string, Record<string, { leader?: number }>> }] | undefined)?.[1]?.metadata ?? {};
+          const ready = topics.every((t) => {
+            const parts = Object.values(byTopic[t.name] ?? {});
+            return parts.length >= t.partitions && parts.every((p) => (p.leader ?? -1) >= 0);
+          });
+          if (ready) return;
+          if (Date.now() > deadline) throw new ClientError('TIMEOUT', `createTopics: no leaders for ${topics.map((t) => t.name).join(', ')} within 15 s`, 'kafka-node');
+          await new Promise((w) => setTimeout(w, 200));
+        }
+      }));
     },
     async produce(conn, topic, records: OutRecord[]): Promise<ProducedRecord[]> {
       return await withClient(conn, 'produce', async (c) => {
