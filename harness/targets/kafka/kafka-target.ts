@@ -15,7 +15,7 @@ import { activeFaults, wrongCaTls } from '../faults.js';
 import { mavenBuild } from '../../util/maven.js';
 import { cacheDir, ensureDir, projectRoot, workDir } from '../../util/paths.js';
 import { freePorts } from '../../util/ports.js';
-import { isAlive, killGroup, readTail, startGuarded } from '../../util/process.js';
+import { isAlive, killGroup, startGuarded } from '../../util/process.js';
 import { progress, step } from '../../util/progress.js';
 import { pollUntil } from '../../util/wait.js';
 import type { StartedTarget, TargetInfo } from '../types.js';
@@ -210,4 +210,3 @@ export async function stopDevKafkaBroker(): Promise<boolean> {
   return true;
 }
 
-export { readTail };

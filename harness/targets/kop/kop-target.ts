@@ -5,10 +5,9 @@
 // The KoP NAR is not served by this machine's Maven registry (see FINDINGS.md), so the target
 // first answers, fast and cached, whether the NAR can be had (KOP_NAR, or Maven Central), and
 // start() throws TargetUnavailableError before downloading anything when it cannot.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+  existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
