@@ -219,14 +219,26 @@ public final class KafkaDriver {
   // ---- operations ----------------------------------------------------------------------------
 
   private ObjectNode checkLogin(JsonNode cmd) throws Exception {
-    ClientConfig cfg = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.ADMIN);
-    Admin admin = track(Admin.create(cfg.props));
-    try {
+    return withAdmin(cmd, admin -> {
       Collection<Node> nodes = admin.describeCluster(new DescribeClusterOptions().timeoutMs(ClientConfig.API_TIMEOUT_MS))
           .nodes().get(ClientConfig.API_TIMEOUT_MS + 5_000L, TimeUnit.MILLISECONDS);
       ObjectNode data = json.createObjectNode();
       data.put("brokers", nodes.size());
       return data;
+    });
+  }
+
+  /** An admin operation: gets a connected Admin, returns the result's data. */
+  private interface AdminCall {
+    ObjectNode apply(Admin admin) throws Exception;
+  }
+
+  /** Opens an Admin client for the command's connection, runs `call`, and always closes it. */
+  private ObjectNode withAdmin(JsonNode cmd, AdminCall call) throws Exception {
+    ClientConfig cfg = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.ADMIN);
+    Admin admin = track(Admin.create(cfg.props));
+    try {
+      return call.apply(admin);
     } finally {
       untrack(admin);
       admin.close(CLOSE_TIMEOUT);
@@ -234,7 +246,6 @@ public final class KafkaDriver {
   }
 
   private ObjectNode createTopics(JsonNode cmd) throws Exception {
-    ClientConfig cfg = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.ADMIN);
     List<NewTopic> topics = new ArrayList<>();
     for (JsonNode t : array(cmd, "topics")) {
       JsonNode parts = t.get("partitions");
@@ -242,8 +253,7 @@ public final class KafkaDriver {
       // Replication: the broker's default (KoP ignores it; the reference broker has one node).
       topics.add(new NewTopic(ClientConfig.required(t, "name"), partitions, Optional.empty()));
     }
-    Admin admin = track(Admin.create(cfg.props));
-    try {
+    return withAdmin(cmd, admin -> {
       Map<String, ? extends Future<Void>> results =
           admin.createTopics(topics, new CreateTopicsOptions().timeoutMs(ClientConfig.API_TIMEOUT_MS)).values();
       for (Future<Void> f : results.values()) {
@@ -254,19 +264,14 @@ public final class KafkaDriver {
         }
       }
       return json.createObjectNode();
-    } finally {
-      untrack(admin);
-      admin.close(CLOSE_TIMEOUT);
-    }
+    });
   }
 
-  /** Not in PROTOCOL.md's table yet: `topics: ["name", …]`; an absent topic is not an error. */
+  /** PROTOCOL.md `delete_topics`: `topics: ["name", …]`; an absent topic is not an error. */
   private ObjectNode deleteTopics(JsonNode cmd) throws Exception {
-    ClientConfig cfg = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.ADMIN);
     List<String> names = new ArrayList<>();
     for (JsonNode t : array(cmd, "topics")) names.add(t.isObject() ? ClientConfig.required(t, "name") : t.asText());
-    Admin admin = track(Admin.create(cfg.props));
-    try {
+    return withAdmin(cmd, admin -> {
       // One request per topic: the per-topic result map was renamed between 2.8 and 4.x.
       for (String name : names) {
         try {
@@ -277,10 +282,7 @@ public final class KafkaDriver {
         }
       }
       return json.createObjectNode();
-    } finally {
-      untrack(admin);
-      admin.close(CLOSE_TIMEOUT);
-    }
+    });
   }
 
   private ObjectNode produce(long id, JsonNode cmd) throws Exception {
