@@ -23,7 +23,16 @@ export type Capability =
   | 'timestamps'
   /** Commit modes beyond a synchronous commit. */
   | 'commit.async'
-  | 'commit.auto';
+  | 'commit.auto'
+  /** Admin calls beyond creating and deleting topics (PROTOCOL.md, "Admin operations"). */
+  | 'admin.listTopics'
+  | 'admin.describeTopics'
+  | 'admin.describeConfigs'
+  | 'admin.groups'
+  | 'admin.committedOffsets'
+  /** A group member that lives across calls: poll, commit, see its assignment, close. */
+  | 'groups.session'
+  | 'consumer.seek';
 
 export interface Connection {
   target: TargetInfo;
@@ -100,7 +109,51 @@ export interface ConsumeRequest {
   commit?: CommitMode;
 }
 
-export interface ClientDriver {
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface CommittedOffset extends TopicPartition {
+  offset: string;
+}
+
+export interface OpenConsumerRequest {
+  topics: string[];
+  groupId: string;
+  fromBeginning: boolean;
+}
+
+/** One group member that lives across calls (capability `groups.session`). */
+export interface ConsumerSession {
+  /** One poll bounded by `timeoutMs`: the records it returned and the assignment after it. */
+  poll(timeoutMs: number): Promise<{ records: InRecord[]; assignment: TopicPartition[] }>;
+  /** Commits synchronously the position after every record returned so far. */
+  commit(): Promise<CommittedOffset[]>;
+  /** The next poll reads `partition` from `offset` (capability `consumer.seek`). */
+  seek(topic: string, partition: number, offset: string): Promise<void>;
+  /** Leaves the group. */
+  close(): Promise<void>;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  state: string;
+  members: number;
+}
+
+/** Admin calls a client may have; each is present exactly when its capability is announced. */
+export interface AdminCalls {
+  listTopics?(conn: Connection): Promise<string[]>;
+  describeTopics?(conn: Connection, topics: string[]): Promise<{ name: string; partitions: number }[]>;
+  describeTopicConfig?(conn: Connection, topic: string): Promise<Record<string, string | null>>;
+  listGroups?(conn: Connection): Promise<string[]>;
+  describeGroup?(conn: Connection, groupId: string): Promise<GroupDescription>;
+  committedOffsets?(conn: Connection, groupId: string): Promise<CommittedOffset[]>;
+  deleteTopics?(conn: Connection, topics: string[]): Promise<void>;
+}
+
+export interface ClientDriver extends AdminCalls {
   /** Registry id, e.g. `kafkajs`. */
   readonly id: string;
   /** Exact library version under test. */
@@ -113,6 +166,8 @@ export interface ClientDriver {
   produce(conn: Connection, topic: string, records: OutRecord[], opts?: ProduceOptions): Promise<ProducedRecord[]>;
   /** Subscribes as a group member and collects `count` records (or rejects with TIMEOUT). */
   consume(conn: Connection, req: ConsumeRequest): Promise<InRecord[]>;
+  /** Opens a long-lived group member (capability `groups.session`). */
+  openConsumer?(conn: Connection, req: OpenConsumerRequest): Promise<ConsumerSession>;
   /** Releases everything the driver holds. */
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // cannot read under the same short topic name, and cannot reach by naming it in full.
 import * as allure from 'allure-js-commons';
 import { expect } from 'vitest';
+import type { InRecord } from '../../harness/clients/types.js';
 import type { Principal } from '../../harness/targets/types.js';
 import { ClientError } from '../../harness/errors/canonical.js';
 import { forEachTargetAndClient } from '../../fixtures/conformance.js';
@@ -30,6 +31,39 @@ forEachTargetAndClient('isolation', (scenario) => {
       expect(seen[0]?.key, `${other!.username} must see its own record first, not ${owner.username}'s`).toBe('other');
     });
   }
+
+  scenario('isolation.fabrics.concurrent: two connections logged in to two fabrics at the same time, writing and reading one short name, each see only their own records', async ({ target, driver, spareDriver, connection, names, skip }) => {
+    const one = target.principals[0]!;
+    const two = target.principals.find((p) => p.tenant === one.tenant && p.fabric !== one.fabric);
+    if (!two) skip(`not applicable: target ${target.id} offers no login of a second fabric`);
+    const protocol = target.listeners[0]!.securityProtocol;
+    const c1 = connection(protocol, { principal: one });
+    const c2 = connection(protocol, { principal: two });
+    // A second driver instance, so both connections are open at once (an external driver runs
+    // one command at a time).
+    const other = await spareDriver();
+    const topic = names.globalTopic('fabrics');
+    if (driver.capabilities.has('requires.createTopicsFirst')) {
+      await Promise.all([driver.createTopics(c1, [{ name: topic, partitions: 1 }]), other.createTopics(c2, [{ name: topic, partitions: 1 }])]);
+    }
+    // Each fabric writes its first record, then both read while both write again. Were the
+    // names shared, each reader's first two records would mix the fabrics.
+    const writer = await spareDriver();
+    await writer.produce(c1, topic, [{ key: one.username, value: `${one.fabric}-1` }]);
+    await writer.produce(c2, topic, [{ key: two!.username, value: `${two!.fabric}-1` }]);
+    const reads = [
+      driver.consume(c1, { topics: [topic], groupId: names.group('fabric-1'), fromBeginning: true, count: 2, timeoutMs: 45_000 }),
+      other.consume(c2, { topics: [topic], groupId: names.group('fabric-2'), fromBeginning: true, count: 2, timeoutMs: 45_000 }),
+    ];
+    const reading = Promise.allSettled(reads);
+    await writer.produce(c1, topic, [{ key: one.username, value: `${one.fabric}-2` }]);
+    await writer.produce(c2, topic, [{ key: two!.username, value: `${two!.fabric}-2` }]);
+    const settled = await reading;
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    const [seen1, seen2] = settled.map((r) => (r as PromiseFulfilledResult<InRecord[]>).value) as [InRecord[], InRecord[]];
+    expect(seen1.map((r) => r.value), `${one.username} sees only its fabric's records`).toEqual([`${one.fabric}-1`, `${one.fabric}-2`]);
+    expect(seen2.map((r) => r.value), `${two!.username} sees only its fabric's records`).toEqual([`${two!.fabric}-1`, `${two!.fabric}-2`]);
+  });
 
   scenario('isolation.other-tenant.full-name: naming another tenant\'s topic in full is refused', async ({ target, driver, connection, names, skip }) => {
     const owner = target.principals[0]!;

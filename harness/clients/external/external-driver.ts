@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { ClientError } from '../../errors/canonical.js';
 import { redact } from '../../security/redact.js';
 import { bootstrap } from '../../targets/types.js';
-import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type InRecord, type OutRecord, type ProduceOptions, type ProducedRecord } from '../types.js';
+import { addressOf, type Capability, type ClientDriver, type CommittedOffset, type Connection, type ConsumeRequest, type ConsumerSession, type GroupDescription, type InRecord, type OutRecord, type ProduceOptions, type ProducedRecord, type TopicPartition } from '../types.js';
 
 export interface ExternalDriverSpec {
   /** Registry id, e.g. `java-kafka-clients-2.8.0`. */
@@ -179,10 +179,64 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
 
   // The driver bounds its own waits; the parent allows a margin above them.
   const margin = 15_000;
+  const capabilities = new Set(info.capabilities as Capability[]);
+  const admin = 30_000 + margin;
+  const has = (c: Capability) => capabilities.has(c);
   return {
+    ...(has('admin.deleteTopics') ? {
+      async deleteTopics(conn: Connection, topics: string[]) {
+        await request('delete_topics', { conn: wireConnection(conn), topics }, admin);
+      },
+    } : {}),
+    ...(has('admin.listTopics') ? {
+      async listTopics(conn: Connection) {
+        return (await request<{ topics: string[] }>('list_topics', { conn: wireConnection(conn) }, admin)).topics;
+      },
+    } : {}),
+    ...(has('admin.describeTopics') ? {
+      async describeTopics(conn: Connection, topics: string[]) {
+        return (await request<{ topics: { name: string; partitions: number }[] }>('describe_topics', { conn: wireConnection(conn), topics }, admin)).topics;
+      },
+    } : {}),
+    ...(has('admin.describeConfigs') ? {
+      async describeTopicConfig(conn: Connection, topic: string) {
+        return (await request<{ configs: Record<string, string | null> }>('describe_topic_config', { conn: wireConnection(conn), topic }, admin)).configs;
+      },
+    } : {}),
+    ...(has('admin.groups') ? {
+      async listGroups(conn: Connection) {
+        return (await request<{ groups: string[] }>('list_groups', { conn: wireConnection(conn) }, admin)).groups;
+      },
+      async describeGroup(conn: Connection, groupId: string): Promise<GroupDescription> {
+        const d = await request<{ group_id: string; state: string; members: number }>('describe_group', { conn: wireConnection(conn), group_id: groupId }, admin);
+        return { groupId: d.group_id, state: d.state, members: d.members };
+      },
+    } : {}),
+    ...(has('admin.committedOffsets') ? {
+      async committedOffsets(conn: Connection, groupId: string) {
+        return (await request<{ offsets: CommittedOffset[] }>('committed_offsets', { conn: wireConnection(conn), group_id: groupId }, admin)).offsets;
+      },
+    } : {}),
+    ...(has('groups.session') ? {
+      async openConsumer(conn: Connection, req: { topics: string[]; groupId: string; fromBeginning: boolean }): Promise<ConsumerSession> {
+        const { handle } = await request<{ handle: string }>('consumer_open', {
+          conn: wireConnection(conn), topics: req.topics, group_id: req.groupId, from_beginning: req.fromBeginning,
+        }, admin);
+        return {
+          poll: (timeoutMs: number) => request<{ records: InRecord[]; assignment: TopicPartition[] }>('consumer_poll', { handle, timeout_ms: timeoutMs }, timeoutMs + margin),
+          commit: async () => (await request<{ offsets: CommittedOffset[] }>('consumer_commit', { handle }, admin)).offsets,
+          seek: async (topic: string, partition: number, offset: string) => {
+            await request('consumer_seek', { handle, topic, partition, offset }, admin);
+          },
+          close: async () => {
+            if (!exited) await request('consumer_close', { handle }, admin);
+          },
+        };
+      },
+    } : {}),
     id: spec.id,
     version: info.version,
-    capabilities: new Set(info.capabilities as Capability[]),
+    capabilities,
     pid: child.pid!,
     stderrTail: tail,
     request,

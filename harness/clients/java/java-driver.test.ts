@@ -12,7 +12,7 @@ import { startKafkaBroker } from '../../targets/kafka/kafka-target.js';
 import type { StartedTarget } from '../../targets/types.js';
 import { progress } from '../../util/progress.js';
 import { startExternalDriver, wireConnection, type ExternalDriverHandle } from '../external/external-driver.js';
-import type { Connection, InRecord, ProducedRecord } from '../types.js';
+import type { ConsumerSession, Connection, InRecord, ProducedRecord, TopicPartition } from '../types.js';
 import { buildJavaDriver, javaClientEntries, javaClientId, startJavaDriver } from './java-driver.js';
 import { JAVA_KAFKA_CLIENTS_VERSIONS } from './versions.js';
 
@@ -27,6 +27,26 @@ async function failureOf(p: Promise<unknown>): Promise<ClientError> {
   }
   throw new Error('expected the operation to fail, it succeeded');
 }
+
+/** Polls `session` (1 s polls) until `done` holds for the records so far and the last assignment, within `boundMs`. */
+async function pollUntil(
+  session: ConsumerSession,
+  done: (records: InRecord[], assignment: TopicPartition[]) => boolean,
+  boundMs = 60_000,
+): Promise<{ records: InRecord[]; assignment: TopicPartition[] }> {
+  const records: InRecord[] = [];
+  let assignment: TopicPartition[] = [];
+  const until = Date.now() + boundMs;
+  while (Date.now() < until) {
+    const r = await session.poll(1000);
+    records.push(...r.records);
+    assignment = r.assignment;
+    if (done(records, assignment)) return { records, assignment };
+  }
+  throw new Error(`poll condition not met within ${boundMs} ms: ${records.length} records, assignment ${JSON.stringify(assignment)}`);
+}
+
+const partitionsOf = (a: TopicPartition[]) => a.map((tp) => tp.partition);
 
 function processGone(pid: number): boolean {
   try {
@@ -82,6 +102,7 @@ describe('Java kafka-clients driver', () => {
       expect(driver!.id).toBe(javaClientId(version));
       expect(driver!.version).toBe(version);
       expect([...driver!.capabilities]).toEqual(expect.arrayContaining(['admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'headers', 'timestamps', 'commit.async']));
+      expect([...driver!.capabilities]).toEqual(expect.arrayContaining(['admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session', 'consumer.seek']));
     });
 
     it('logs in on SASL_PLAINTEXT and SASL_SSL', async () => {
@@ -155,6 +176,129 @@ describe('Java kafka-clients driver', () => {
       await driver!.request('delete_topics', { conn: wire, topics: [topic] }, 45_000);
       await driver!.request('delete_topics', { conn: wire, topics: [topic] }, 45_000); // absent: not an error
     });
+
+    it('lists and describes topics, topic configs, groups and committed offsets', async () => {
+      const d = driver!;
+      const topic = `${target!.topics.globalPrefix}java-admin-${suffix()}`;
+      const c = conn('SASL_PLAINTEXT');
+      await d.createTopics(c, [{ name: topic, partitions: 3 }]);
+      expect(await d.listTopics!(c)).toContain(topic);
+      expect(await d.describeTopics!(c, [topic])).toEqual([{ name: topic, partitions: 3 }]);
+      const missing = await failureOf(d.describeTopics!(c, [`${topic}-absent`]));
+      expect(missing.code).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+      const configs = await d.describeTopicConfig!(c, topic);
+      expect(configs['cleanup.policy']).toBe('delete');
+      expect(Object.keys(configs)).toEqual(expect.arrayContaining(['retention.ms', 'max.message.bytes']));
+
+      await d.produce(c, topic, [{ key: 'a', value: '1', partition: 2 }, { key: 'b', value: '2', partition: 2 }]);
+      const group = `java-admin-${suffix()}`;
+      await d.consume(c, { topics: [topic], groupId: group, fromBeginning: true, count: 2, timeoutMs: 30_000 });
+      expect(await d.listGroups!(c)).toContain(group);
+      const desc = await d.describeGroup!(c, group);
+      expect(desc.groupId).toBe(group);
+      expect(desc.state).toBe('Empty'); // the consume closed its member
+      expect(desc.members).toBe(0);
+      expect(await d.committedOffsets!(c, group)).toEqual([{ topic, partition: 2, offset: '2' }]);
+      expect(await d.committedOffsets!(c, `java-never-${suffix()}`)).toEqual([]);
+    }, 120_000);
+
+    it('keeps a consumer session across commands: poll, commit, seek, close', async () => {
+      const d = driver!;
+      const topic = `${target!.topics.globalPrefix}java-session-${suffix()}`;
+      const c = conn('SASL_PLAINTEXT');
+      await d.createTopics(c, [{ name: topic, partitions: 2 }]);
+      await d.produce(c, topic, [0, 1, 2, 3].map((i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 })));
+      const group = `java-session-${suffix()}`;
+      const session = await d.openConsumer!(c, { topics: [topic], groupId: group, fromBeginning: true });
+      try {
+        const first = await pollUntil(session, (recs, a) => recs.length >= 4 && a.length === 2);
+        expect(first.records).toHaveLength(4);
+        expect(first.assignment).toEqual([{ topic, partition: 0 }, { topic, partition: 1 }]);
+        expect(first.records.map((r) => `${r.partition}/${r.offset}/${r.key}/${r.value}`).sort())
+          .toEqual(['0/0/k0/v0', '0/1/k2/v2', '1/0/k1/v1', '1/1/k3/v3']);
+        expect(first.records.every((r) => /^\d+$/.test(r.timestamp ?? ''))).toBe(true);
+
+        const committed = await session.commit();
+        expect(committed).toEqual([{ topic, partition: 0, offset: '2' }, { topic, partition: 1, offset: '2' }]);
+        expect(await d.committedOffsets!(c, group)).toEqual(committed);
+        const live = await d.describeGroup!(c, group);
+        expect(live.members).toBe(1);
+
+        await session.seek(topic, 0, '0');
+        const again = await pollUntil(session, (recs) => recs.length >= 2, 30_000);
+        expect(again.records.map((r) => `${r.partition}/${r.offset}`)).toEqual(['0/0', '0/1']);
+      } finally {
+        await session.close();
+      }
+      expect((await d.describeGroup!(c, group)).members).toBe(0);
+
+      // A closed or unknown handle: close is a no-op, poll/commit/seek fail with UNKNOWN.
+      await d.request('consumer_close', { handle: 'no-such-session' }, 10_000);
+      const err = await failureOf(d.request('consumer_poll', { handle: 'no-such-session', timeout_ms: 100 }, 10_000));
+      expect(err.code).toBe('UNKNOWN');
+      expect(err.message).toMatch(/no-such-session/);
+    }, 180_000);
+
+    it('rebalances a two-member group across two driver processes', async () => {
+      const topic = `${target!.topics.globalPrefix}java-rebalance-${suffix()}`;
+      const c = conn('SASL_PLAINTEXT');
+      await driver!.createTopics(c, [{ name: topic, partitions: 2 }]);
+      const group = `java-rebalance-${suffix()}`;
+      const other = await startJavaDriver(version);
+      let a: ConsumerSession | undefined;
+      let b: ConsumerSession | undefined;
+      try {
+        const t0 = Date.now();
+        a = await driver!.openConsumer!(c, { topics: [topic], groupId: group, fromBeginning: true });
+        const alone = await pollUntil(a, (_r, as) => as.length === 2);
+        expect(partitionsOf(alone.assignment)).toEqual([0, 1]);
+        const t1 = Date.now();
+
+        b = await other.openConsumer!(c, { topics: [topic], groupId: group, fromBeginning: true });
+        let split: [TopicPartition[], TopicPartition[]] | undefined;
+        const until = Date.now() + 60_000;
+        while (Date.now() < until) {
+          const [ra, rb] = await Promise.all([a.poll(1000), b.poll(1000)]);
+          if (ra.assignment.length === 1 && rb.assignment.length === 1) {
+            split = [ra.assignment, rb.assignment];
+            break;
+          }
+        }
+        expect(split, 'the group split its two partitions between the two members within 60 s').toBeDefined();
+        expect([...partitionsOf(split![0]), ...partitionsOf(split![1])].sort()).toEqual([0, 1]);
+        expect((await driver!.describeGroup!(c, group)).members).toBe(2);
+        const t2 = Date.now();
+
+        await b.close();
+        b = undefined;
+        const back = await pollUntil(a, (_r, as) => as.length === 2);
+        expect(partitionsOf(back.assignment)).toEqual([0, 1]);
+        progress(`java-driver ${version}`, `rebalance: alone ${t1 - t0} ms, split ${t2 - t1} ms, back ${Date.now() - t2} ms`);
+      } finally {
+        await b?.close().catch(() => undefined);
+        await a?.close().catch(() => undefined);
+        await other.close();
+      }
+    }, 240_000);
+
+    it('closes its open sessions on shutdown, so their members leave the group', async () => {
+      const topic = `${target!.topics.globalPrefix}java-shutdown-${suffix()}`;
+      const c = conn('SASL_PLAINTEXT');
+      await driver!.createTopics(c, [{ name: topic, partitions: 1 }]);
+      const group = `java-shutdown-${suffix()}`;
+      const other = await startJavaDriver(version);
+      try {
+        const s = await other.openConsumer!(c, { topics: [topic], groupId: group, fromBeginning: true });
+        await pollUntil(s, (_r, as) => as.length === 1);
+        expect((await driver!.describeGroup!(c, group)).members).toBe(1);
+      } finally {
+        await other.close();
+      }
+      expect(processGone(other.pid)).toBe(true);
+      // Well before the 10 s session timeout: the member left on shutdown.
+      const gone = await driver!.describeGroup!(c, group);
+      expect(gone.members).toBe(0);
+    }, 120_000);
 
     it('keeps its stderr free of configuration complaints', () => {
       expect(driver!.stderrTail()).not.toMatch(/isn't a known config|was supplied but/);

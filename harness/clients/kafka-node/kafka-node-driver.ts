@@ -12,12 +12,18 @@ const require = createRequire(import.meta.url);
 // kafka-node ships no types; this is the part of its API the driver uses.
 interface KnClient {
   on(ev: 'ready' | 'error' | 'socket_error', cb: (err?: Error) => void): void;
+  /** Set once the client connected; kafka-node's admin calls refuse to run before. */
+  ready?: boolean;
   loadMetadataForTopics(topics: string[], cb: (err: Error | null, res: unknown) => void): void;
   coordinatorId?: string;
   sendGroupCoordinatorRequest(groupId: string, cb: (err: (Error & { errorCode?: number }) | null, res: { coordinatorId: number }) => void): void;
   sendOffsetCommitV2Request(group: string, generationId: number, memberId: string,
     payloads: { topic: string; partition: number; offset: number; metadata: string }[], cb: (err: Error | null, res: unknown) => void): void;
   createTopics(topics: { topic: string; partitions: number; replicationFactor: number }[], cb: (err: Error | null, res: { topic: string; error: string }[]) => void): void;
+  getListGroups(cb: (err: Error | null, res: Record<string, string>) => void): void;
+  getDescribeGroups(groups: string[], cb: (err: Error | null, res: Record<string, { state?: string; members?: unknown[]; error?: unknown }>) => void): void;
+  describeConfigs(payload: { resources: { resourceType: string; resourceName: string; configNames: string[] | null }[]; includeSynonyms: boolean },
+    cb: (err: Error | null, res: { resourceName: string; configEntries: { configName: string; configValue: string | null }[] }[]) => void): void;
   close(cb?: () => void): void;
 }
 interface KnProducer {
@@ -114,7 +120,14 @@ function readyClient(conn: Connection, what: string): Promise<KnClient> {
   const p = new Promise<KnClient>((resolveReady, reject) => {
     client.on('error', (err) => reject(err));
     client.on('socket_error', (err) => reject(err));
-    client.loadMetadataForTopics([], (err) => (err ? reject(err) : resolveReady(client)));
+    let loaded = false;
+    const settle = () => { if (loaded && client.ready) resolveReady(client); };
+    client.on('ready', settle);
+    client.loadMetadataForTopics([], (err) => {
+      if (err) return reject(err);
+      loaded = true;
+      return settle();
+    });
   });
   return guard(what, 20_000, p, () => client.close());
 }
@@ -135,7 +148,10 @@ const str = (b: string | Buffer | null | undefined): string | null => (b == null
 
 export function createKafkaNodeDriver(): ClientDriver {
   const open = new Set<KnClient>();
-  const capabilities = new Set<Capability>(['admin.createTopics', 'groups.commit', 'requires.createTopicsFirst', 'tls.serverName']);
+  // Admin is kafka-node's Admin/KafkaClient calls; it has no topic deletion and no OffsetFetch
+  // for all of a group's partitions, so it lacks admin.deleteTopics and admin.committedOffsets.
+  const capabilities = new Set<Capability>(['admin.createTopics', 'groups.commit', 'requires.createTopicsFirst', 'tls.serverName',
+    'admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups']);
   async function withClient<T>(conn: Connection, what: string, fn: (c: KnClient) => Promise<T>): Promise<T> {
     const c = await readyClient(conn, what);
     open.add(c);
@@ -147,8 +163,34 @@ export function createKafkaNodeDriver(): ClientDriver {
     }
   }
 
+  const call = <T>(what: string, fn: (cb: (err: Error | null, res: T) => void) => void) =>
+    guard(what, 15_000, new Promise<T>((r, reject) => fn((err, res) => (err ? reject(err) : r(res)))));
+  const topicMetadata = async (c: KnClient, topics: string[]) => {
+    const meta = await call<unknown>('metadata', (cb) => c.loadMetadataForTopics(topics, cb));
+    return (meta as [unknown, { metadata: Record<string, Record<string, unknown>> }])[1]?.metadata ?? {};
+  };
+
   return {
     id: 'kafka-node',
+    listTopics: (conn) => withClient(conn, 'listTopics', async (c) => Object.keys(await topicMetadata(c, []))),
+    describeTopics: (conn, topics) => withClient(conn, 'describeTopics', async (c) => {
+      const meta = await topicMetadata(c, topics);
+      return topics.map((name) => {
+        if (!meta[name]) throw new ClientError('UNKNOWN_TOPIC_OR_PARTITION', `describeTopics: ${name} is not in the metadata`, 'kafka-node');
+        return { name, partitions: Object.keys(meta[name]).length };
+      });
+    }),
+    describeTopicConfig: (conn, topic) => withClient(conn, 'describeConfigs', async (c) => {
+      const res = await call<{ resourceName: string; configEntries: { configName: string; configValue: string | null }[] }[]>('describeConfigs',
+        (cb) => c.describeConfigs({ resources: [{ resourceType: 'topic', resourceName: topic, configNames: null }], includeSynonyms: false }, cb));
+      return Object.fromEntries((res[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue ?? null]));
+    }),
+    listGroups: (conn) => withClient(conn, 'listGroups', async (c) => Object.keys(await call<Record<string, string>>('listGroups', (cb) => c.getListGroups(cb)))),
+    describeGroup: (conn, groupId) => withClient(conn, 'describeGroups', async (c) => {
+      const res = await call<Record<string, { state?: string; members?: unknown[] }>>('describeGroups', (cb) => c.getDescribeGroups([groupId], cb));
+      const g = res[groupId];
+      return { groupId, state: g?.state ?? 'Dead', members: g?.members?.length ?? 0 };
+    }),
     version,
     capabilities,
     async checkLogin(conn) {
@@ -203,12 +245,9 @@ export function createKafkaNodeDriver(): ClientDriver {
       }
       return await withClient(conn, 'consume', async (c) => {
         const offsets = new kafka.Offset(c);
-        const call = <T>(what: string, fn: (cb: (err: Error | null, res: T) => void) => void) =>
-          guard(what, 15_000, new Promise<T>((r, reject) => fn((err, res) => (err ? reject(err) : r(res)))));
         // Where to start, as a group member would: the group's committed offset, else the
         // reset policy (earliest / latest) for partitions it never committed.
-        const meta = await call<unknown>('metadata', (cb) => c.loadMetadataForTopics(req.topics, cb));
-        const topicMeta = (meta as [unknown, { metadata: Record<string, Record<string, unknown>> }])[1]?.metadata ?? {};
+        const topicMeta = await topicMetadata(c, req.topics);
         const parts = req.topics.flatMap((t) => Object.keys(topicMeta[t] ?? { 0: {} }).map((p) => ({ topic: t, partition: Number(p) })));
         await findCoordinator(c, req.groupId);
         const committed = await call<OffsetMap>('fetchCommits', (cb) => offsets.fetchCommits(req.groupId, parts, cb));

@@ -1,9 +1,10 @@
 // KafkaJS 2.2.4, in process, used the way the seed shows it.
 import { createRequire } from 'node:module';
-import { CompressionTypes, type Kafka } from 'kafkajs';
+import { CompressionTypes, ConfigResourceTypes, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
 import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../errors/canonical.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
-import type { Capability, ClientDriver, Compression, Connection, ConsumeRequest, InRecord, OutRecord, ProduceOptions, ProducedRecord } from '../types.js';
+import { bufferedSession, nextOffsets } from '../sessions.js';
+import type { Capability, ClientDriver, Compression, Connection, ConsumeRequest, ConsumerSession, InRecord, OpenConsumerRequest, OutRecord, ProduceOptions, ProducedRecord, TopicPartition } from '../types.js';
 import { kafkaJs } from './connection.js';
 
 const version = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
@@ -47,6 +48,40 @@ async function translate<T>(what: string, p: Promise<T>): Promise<T> {
 
 const toStr = (b: Buffer | string | null | undefined): string | null => (b == null ? null : b.toString());
 
+function inRecord(topic: string, partition: number, message: KafkaMessage): InRecord {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(message.headers ?? {})) {
+    headers[k] = Array.isArray(v) ? v.map((x) => x.toString()).join(',') : (v?.toString() ?? '');
+  }
+  return { topic, partition, offset: message.offset, key: toStr(message.key), value: toStr(message.value), headers, timestamp: message.timestamp };
+}
+
+/**
+ * A group member across calls: `run` pushes into a buffered session. The assignment is the one
+ * of the member's last GROUP_JOIN (KafkaJS announces every completed join).
+ */
+async function openSession(consumer: Consumer, req: OpenConsumerRequest, release: () => Promise<void>): Promise<ConsumerSession> {
+  let assignment: TopicPartition[] = [];
+  const session = bufferedSession({
+    assignment: () => assignment,
+    commit: (offsets) => translate('commitOffsets', consumer.commitOffsets(offsets)),
+    seek: async (topic, partition, offset) => consumer.seek({ topic, partition, offset }),
+    close: release,
+    translate: (err) => translate('poll', Promise.reject(err)),
+  });
+  consumer.on(consumer.events.GROUP_JOIN, (ev) => {
+    assignment = Object.entries(ev.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+  });
+  consumer.on(consumer.events.CRASH, (ev) => session.fail(ev.payload.error));
+  await translate('consumer.connect', consumer.connect());
+  await translate('consumer.subscribe', consumer.subscribe({ topics: req.topics, fromBeginning: req.fromBeginning }));
+  await translate('consumer.run', consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ topic, partition, message }) => session.push(inRecord(topic, partition, message)),
+  }));
+  return session;
+}
+
 export function createKafkaJsDriver(): ClientDriver {
   const open = new Set<{ disconnect(): Promise<void> }>();
   const track = <T extends { disconnect(): Promise<void> }>(c: T): T => (open.add(c), c);
@@ -56,7 +91,16 @@ export function createKafkaJsDriver(): ClientDriver {
   };
   // KafkaJS ships only the GZIP codec; snappy/lz4/zstd need codec packages it does not bundle.
   const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'tls.serverName',
-    'produce.acks', 'produce.idempotent', 'compression.gzip', 'timestamps', 'commit.auto']);
+    'produce.acks', 'produce.idempotent', 'compression.gzip', 'timestamps', 'commit.auto',
+    'admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session', 'consumer.seek']);
+  const withAdmin = async <T>(conn: Connection, what: string, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> => {
+    const admin = track(connect(conn).admin());
+    try {
+      return await translate(what, admin.connect().then(() => fn(admin)));
+    } finally {
+      await release(admin);
+    }
+  };
   const codec: Partial<Record<Compression, CompressionTypes>> = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP };
 
   return {
@@ -134,11 +178,7 @@ export function createKafkaJsDriver(): ClientDriver {
                   consumer.pause(req.topics.map((t) => ({ topic: t })));
                   return;
                 }
-                const headers: Record<string, string> = {};
-                for (const [k, v] of Object.entries(message.headers ?? {})) {
-                  headers[k] = Array.isArray(v) ? v.map((x) => x.toString()).join(',') : (v?.toString() ?? '');
-                }
-                got.push({ topic, partition, offset: message.offset, key: toStr(message.key), value: toStr(message.value), headers, timestamp: message.timestamp });
+                got.push(inRecord(topic, partition, message));
                 if (got.length >= req.count) {
                   consumer.pause(req.topics.map((t) => ({ topic: t })));
                   resolveDone();
@@ -147,16 +187,41 @@ export function createKafkaJsDriver(): ClientDriver {
             }).catch(reject);
           })));
         if (mode === 'sync') {
-          // Kafka's convention: the committed offset is the next one to read.
-          const next = new Map<string, { topic: string; partition: number; offset: string }>();
-          for (const r of got) next.set(`${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition, offset: (BigInt(r.offset) + 1n).toString() });
-          await translate('commitOffsets', consumer.commitOffsets([...next.values()]));
+          await translate('commitOffsets', consumer.commitOffsets(nextOffsets(got)));
         }
         return got;
       } finally {
         await release(consumer);
       }
     },
+    async openConsumer(conn, req) {
+      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, rebalanceTimeout: 30_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250 }));
+      try {
+        return await openSession(consumer, req, () => release(consumer));
+      } catch (e) {
+        await release(consumer);
+        throw e;
+      }
+    },
+    deleteTopics: (conn, topics) => withAdmin(conn, 'deleteTopics', (a) => a.deleteTopics({ topics, timeout: 30_000 })),
+    listTopics: (conn) => withAdmin(conn, 'listTopics', (a) => a.listTopics()),
+    describeTopics: (conn, topics) => withAdmin(conn, 'fetchTopicMetadata', async (a) => {
+      const meta = await a.fetchTopicMetadata({ topics });
+      return topics.map((name) => ({ name, partitions: meta.topics.find((t) => t.name === name)?.partitions.length ?? 0 }));
+    }),
+    describeTopicConfig: (conn, topic) => withAdmin(conn, 'describeConfigs', async (a) => {
+      const r = await a.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+      return Object.fromEntries((r.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue ?? null]));
+    }),
+    listGroups: (conn) => withAdmin(conn, 'listGroups', async (a) => (await a.listGroups()).groups.map((g) => g.groupId)),
+    describeGroup: (conn, groupId) => withAdmin(conn, 'describeGroups', async (a) => {
+      const g = (await a.describeGroups([groupId])).groups[0];
+      return { groupId, state: g?.state ?? 'Dead', members: g?.members.length ?? 0 };
+    }),
+    committedOffsets: (conn, groupId) => withAdmin(conn, 'fetchOffsets', async (a) => {
+      const byTopic = await a.fetchOffsets({ groupId });
+      return byTopic.flatMap((t) => t.partitions.filter((p) => p.offset !== '-1').map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset })));
+    }),
     async close() {
       await Promise.all([...open].map(release));
     },

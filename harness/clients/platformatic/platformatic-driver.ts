@@ -7,7 +7,8 @@ import { Admin, Consumer, Producer, stringDeserializers, stringSerializers, type
 import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../errors/canonical.js';
 import { bootstrap } from '../../targets/types.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
-import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
+import { bufferedSession } from '../sessions.js';
+import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type ConsumerSession, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
 
 // The package exports only its entry point, so its package.json is read beside it.
 const entry = createRequire(import.meta.url).resolve('@platformatic/kafka');
@@ -69,9 +70,72 @@ export function createPlatformaticDriver(): ClientDriver {
     open.delete(c);
     await Promise.resolve(c.close()).catch(() => undefined);
   };
-  const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'tls.serverName']);
+  // 1.x has no seek on a running consumer: consumer.seek is not announced.
+  const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'tls.serverName',
+    'admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session']);
+  const withAdmin = async <T>(conn: Connection, what: string, fn: (admin: Admin) => Promise<T>): Promise<T> => {
+    const admin = track(new Admin(options(conn, 'kop-conformance-platformatic')));
+    try {
+      return await translate(what, withTimeout(`@platformatic/kafka ${what}`, 30_000, fn(admin)));
+    } finally {
+      await release(admin);
+    }
+  };
   return {
     id: 'platformatic-kafka',
+    deleteTopics: (conn, topics) => withAdmin(conn, 'deleteTopics', (a) => a.deleteTopics({ topics })),
+    listTopics: (conn) => withAdmin(conn, 'listTopics', (a) => a.listTopics()),
+    describeTopics: (conn, topics) => withAdmin(conn, 'metadata', async (a) => {
+      const meta = await a.metadata({ topics });
+      return topics.map((name) => ({ name, partitions: meta.topics.get(name)?.partitionsCount ?? 0 }));
+    }),
+    describeTopicConfig: (conn, topic) => withAdmin(conn, 'describeConfigs', async (a) => {
+      const [d] = await a.describeConfigs({ resources: [{ resourceType: 2, resourceName: topic }] });
+      return Object.fromEntries((d?.configs ?? []).map((c) => [c.name, c.value ?? null]));
+    }),
+    listGroups: (conn) => withAdmin(conn, 'listGroups', async (a) => [...(await a.listGroups()).keys()]),
+    describeGroup: (conn, groupId) => withAdmin(conn, 'describeGroups', async (a) => {
+      const g = (await a.describeGroups({ groups: [groupId] })).get(groupId);
+      // The client upper-cases the broker's state (STABLE, PREPARING_REBALANCE): back to Stable, PreparingRebalance.
+      const state = (g?.state ?? 'DEAD').toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u: string, c: string) => c.toUpperCase());
+      return { groupId, state, members: g?.members.size ?? 0 };
+    }),
+    committedOffsets: (conn, groupId) => withAdmin(conn, 'listConsumerGroupOffsets', async (a) => {
+      const [g] = await a.listConsumerGroupOffsets({ groups: [groupId] });
+      return (g?.topics ?? []).flatMap((t) => t.partitions.filter((p) => p.committedOffset >= 0n)
+        .map((p) => ({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset.toString() })));
+    }),
+    async openConsumer(conn, req): Promise<ConsumerSession> {
+      const consumer = track(new Consumer({
+        ...options(conn, 'kop-conformance-platformatic'), groupId: req.groupId, deserializers: stringDeserializers,
+        sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 30_000,
+      }));
+      try {
+        const stream = await translate('consumer.consume', consumer.consume({
+          topics: req.topics, autocommit: false, mode: 'committed', fallbackMode: req.fromBeginning ? 'earliest' : 'latest',
+        }));
+        const session = bufferedSession({
+          assignment: () => (consumer.assignments ?? []).flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition }))),
+          commit: (offsets) => translate('commit', consumer.commit({ offsets: offsets.map((o) => ({ ...o, offset: BigInt(o.offset), leaderEpoch: 0 })) })),
+          seek: () => Promise.reject(new ClientError('UNSUPPORTED_SETTING', 'seek: @platformatic/kafka 1.x has no seek on a running consumer', 'platformatic-kafka')),
+          close: async () => {
+            await stream.close().catch(() => undefined);
+            await release(consumer);
+          },
+          translate: (err) => translate('poll', Promise.reject(err)),
+        });
+        stream.on('error', (e) => session.fail(e));
+        stream.on('data', (m) => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of m.headers) headers[String(k)] = String(v);
+          session.push({ topic: m.topic, partition: m.partition, offset: m.offset.toString(), key: m.key ?? null, value: m.value ?? null, headers });
+        });
+        return session;
+      } catch (e) {
+        await release(consumer);
+        throw e;
+      }
+    },
     version,
     capabilities,
     async checkLogin(conn) {

@@ -10,11 +10,13 @@ import java.io.FileOutputStream;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,15 +24,30 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
 import org.apache.kafka.clients.admin.DeleteTopicsOptions;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.DescribeTopicsResult;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
+import org.apache.kafka.clients.admin.ListConsumerGroupsOptions;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -38,8 +55,10 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -56,7 +75,9 @@ public final class KafkaDriver {
   static final String CLIENT = "java-kafka-clients";
   static final String[] CAPABILITIES = {"headers", "admin.createTopics", "admin.deleteTopics", "groups.commit",
       "produce.acks", "produce.idempotent", "compression.gzip", "compression.snappy", "compression.lz4", "compression.zstd",
-      "timestamps", "commit.async", "commit.auto"};
+      "timestamps", "commit.async", "commit.auto",
+      "admin.listTopics", "admin.describeTopics", "admin.describeConfigs", "admin.groups", "admin.committedOffsets",
+      "groups.session", "consumer.seek"};
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ObjectMapper json = new ObjectMapper();
@@ -64,6 +85,9 @@ public final class KafkaDriver {
   /** Clients open right now, so that SIGTERM or a vanished parent can close them. */
   private final Set<Object> open = ConcurrentHashMap.newKeySet();
   private volatile boolean busy;
+  /** Consumer sessions (PROTOCOL.md "Consumer sessions") by handle: used by the command thread, closed by the exit hook. */
+  private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  private final AtomicLong sessionSeq = new AtomicLong();
 
   private KafkaDriver(PrintStream out) {
     this.out = out;
@@ -115,8 +139,18 @@ public final class KafkaDriver {
     }
   }
 
-  /** Runs on every exit path: wakes a polling consumer, closes the rest, waits for the command. */
+  /**
+   * Runs on every exit path: wakes a polling consumer, closes the rest, waits for the command,
+   * then closes the sessions still open (so their members leave the group).
+   */
   private void closeOpenClients() {
+    for (Session s : sessions.values()) {
+      try {
+        s.consumer.wakeup();
+      } catch (Throwable e) {
+        log("waking session " + s.handle + " on exit: " + e);
+      }
+    }
     for (Object c : open) {
       try {
         if (c instanceof KafkaConsumer) ((KafkaConsumer<?, ?>) c).wakeup();
@@ -132,6 +166,23 @@ public final class KafkaDriver {
         Thread.sleep(50);
       } catch (InterruptedException e) {
         return;
+      }
+    }
+    closeAllSessions(Duration.ofMillis(1500));
+  }
+
+  /** Closes every session within `budget` overall (each member leaves the group). */
+  @SuppressWarnings("deprecation") // close(Duration): deprecated in 4.x for close(CloseOptions), which 2.8 lacks
+  private void closeAllSessions(Duration budget) {
+    long until = System.nanoTime() + budget.toNanos();
+    for (String handle : new ArrayList<>(sessions.keySet())) {
+      Session s = sessions.remove(handle);
+      if (s == null) continue;
+      long left = Math.max(0L, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime()));
+      try {
+        s.consumer.close(Duration.ofMillis(left));
+      } catch (Throwable e) {
+        log("closing session " + handle + ": " + e.getClass().getSimpleName());
       }
     }
   }
@@ -187,6 +238,8 @@ public final class KafkaDriver {
       long id = cmd.get("id").asLong();
       String op = ClientConfig.text(cmd, "op");
       if ("shutdown".equals(op)) {
+        // The parent waits 10 s for this answer: the sessions get 6 s of it to leave their groups.
+        closeAllSessions(Duration.ofSeconds(6));
         emit(ok(id, json.createObjectNode()));
         System.exit(0);
       }
@@ -212,6 +265,17 @@ public final class KafkaDriver {
       case "produce": return produce(id, cmd);
       case "consume": return consume(id, cmd);
       case "perf_produce": return perfProduce(cmd);
+      case "list_topics": return listTopics(cmd);
+      case "describe_topics": return describeTopics(cmd);
+      case "describe_topic_config": return describeTopicConfig(cmd);
+      case "list_groups": return listGroups(cmd);
+      case "describe_group": return describeGroup(cmd);
+      case "committed_offsets": return committedOffsets(cmd);
+      case "consumer_open": return consumerOpen(cmd);
+      case "consumer_poll": return consumerPoll(id, cmd);
+      case "consumer_commit": return consumerCommit(id, cmd);
+      case "consumer_seek": return consumerSeek(cmd);
+      case "consumer_close": return consumerClose(cmd);
       default: throw new DriverException("UNKNOWN", "unknown op `" + op + "`");
     }
   }
@@ -455,17 +519,7 @@ public final class KafkaDriver {
       }
       ObjectNode data = json.createObjectNode();
       ArrayNode arr = data.putArray("records");
-      for (ConsumerRecord<String, String> r : got) {
-        ObjectNode rec = arr.addObject();
-        rec.put("topic", r.topic());
-        rec.put("partition", r.partition());
-        rec.put("offset", String.valueOf(r.offset()));
-        rec.put("key", r.key());
-        rec.put("value", r.value());
-        rec.put("timestamp", String.valueOf(r.timestamp()));
-        ObjectNode hs = rec.putObject("headers");
-        for (Header h : r.headers()) hs.put(h.key(), h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8));
-      }
+      for (ConsumerRecord<String, String> r : got) putRecord(arr, r);
       return data;
     } catch (WakeupException e) {
       throw new DriverException("CLIENT_CRASHED", "the driver is exiting; consume interrupted");
@@ -475,7 +529,334 @@ public final class KafkaDriver {
     }
   }
 
+  // ---- admin operations (PROTOCOL.md "Admin operations") -------------------------------------
+
+  private static final long ADMIN_WAIT_MS = ClientConfig.API_TIMEOUT_MS + 5_000L;
+
+  /** `list_topics`: every topic the login may see, internal ones left out, sorted. */
+  private ObjectNode listTopics(JsonNode cmd) throws Exception {
+    return withAdmin(cmd, admin -> {
+      Set<String> names = admin.listTopics(new ListTopicsOptions().listInternal(false).timeoutMs(ClientConfig.API_TIMEOUT_MS))
+          .names().get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
+      List<String> sorted = new ArrayList<>(names);
+      Collections.sort(sorted);
+      ObjectNode data = json.createObjectNode();
+      ArrayNode arr = data.putArray("topics");
+      for (String n : sorted) arr.add(n);
+      return data;
+    });
+  }
+
+  /** `describe_topics`: name and partition count, in the order asked; a missing topic fails the command. */
+  private ObjectNode describeTopics(JsonNode cmd) throws Exception {
+    List<String> names = new ArrayList<>();
+    for (JsonNode t : array(cmd, "topics")) names.add(t.isObject() ? ClientConfig.required(t, "name") : t.asText());
+    return withAdmin(cmd, admin -> {
+      DescribeTopicsResult result = admin.describeTopics(names, new DescribeTopicsOptions().timeoutMs(ClientConfig.API_TIMEOUT_MS));
+      Map<String, KafkaFuture<TopicDescription>> byName = topicNameFutures(result);
+      ObjectNode data = json.createObjectNode();
+      ArrayNode arr = data.putArray("topics");
+      for (String name : names) {
+        KafkaFuture<TopicDescription> f = byName.get(name);
+        if (f == null) throw new DriverException("UNKNOWN", "the client returned no description for topic " + name);
+        TopicDescription d = f.get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
+        ObjectNode o = arr.addObject();
+        o.put("name", d.name());
+        o.put("partitions", d.partitions().size());
+      }
+      return data;
+    });
+  }
+
+  /**
+   * The per-topic futures of a DescribeTopicsResult: `values()` in kafka-clients 2.8,
+   * `topicNameValues()` from 3.1 on (`values()` was removed in 4.0), so looked up by name.
+   */
+  @SuppressWarnings("unchecked")
+  static Map<String, KafkaFuture<TopicDescription>> topicNameFutures(DescribeTopicsResult result) throws Exception {
+    for (String method : new String[] {"topicNameValues", "values"}) {
+      Method m;
+      try {
+        m = DescribeTopicsResult.class.getMethod(method);
+      } catch (NoSuchMethodException e) {
+        continue;
+      }
+      return (Map<String, KafkaFuture<TopicDescription>>) m.invoke(result);
+    }
+    throw new DriverException("UNKNOWN", "DescribeTopicsResult has neither topicNameValues() nor values()");
+  }
+
+  /** `describe_topic_config`: the topic's configuration entries, name → value (null where hidden). */
+  private ObjectNode describeTopicConfig(JsonNode cmd) throws Exception {
+    String topic = ClientConfig.required(cmd, "topic");
+    return withAdmin(cmd, admin -> {
+      ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+      Map<ConfigResource, Config> all = admin.describeConfigs(Collections.singletonList(resource),
+          new DescribeConfigsOptions().timeoutMs(ClientConfig.API_TIMEOUT_MS)).all().get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
+      Config config = all.get(resource);
+      if (config == null) throw new DriverException("UNKNOWN", "the client returned no configuration for topic " + topic);
+      Map<String, String> sorted = new TreeMap<>();
+      for (ConfigEntry e : config.entries()) sorted.put(e.name(), e.value());
+      ObjectNode data = json.createObjectNode();
+      ObjectNode configs = data.putObject("configs");
+      for (Map.Entry<String, String> e : sorted.entrySet()) configs.put(e.getKey(), e.getValue());
+      return data;
+    });
+  }
+
+  /**
+   * `list_groups`: the consumer groups' ids. listConsumerGroups is deprecated in kafka-clients 4.x
+   * (in favour of listGroups, which 2.8 lacks) but present in both.
+   */
+  @SuppressWarnings({"deprecation", "removal"})
+  private ObjectNode listGroups(JsonNode cmd) throws Exception {
+    return withAdmin(cmd, admin -> {
+      Collection<ConsumerGroupListing> listed = admin.listConsumerGroups(new ListConsumerGroupsOptions().timeoutMs(ClientConfig.API_TIMEOUT_MS))
+          .all().get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
+      List<String> ids = new ArrayList<>();
+      for (ConsumerGroupListing g : listed) ids.add(g.groupId());
+      Collections.sort(ids);
+      ObjectNode data = json.createObjectNode();
+      ArrayNode arr = data.putArray("groups");
+      for (String g : ids) arr.add(g);
+      return data;
+    });
+  }
+
+  /** `describe_group`: the group's state as the broker names it and its member count. */
+  private ObjectNode describeGroup(JsonNode cmd) throws Exception {
+    String group = ClientConfig.required(cmd, "group_id");
+    return withAdmin(cmd, admin -> {
+      Map<String, ConsumerGroupDescription> all = admin.describeConsumerGroups(Collections.singletonList(group),
+          new DescribeConsumerGroupsOptions().timeoutMs(ClientConfig.API_TIMEOUT_MS)).all().get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
+      ConsumerGroupDescription d = all.get(group);
+      if (d == null) throw new DriverException("UNKNOWN", "the client returned no description for group " + group);
+      ObjectNode data = json.createObjectNode();
+      data.put("group_id", d.groupId());
+      data.put("state", groupState(d));
+      data.put("members", d.members().size());
+      return data;
+    });
+  }
+
+  /**
+   * ConsumerGroupDescription's state: `groupState()` (a GroupState) from kafka-clients 4.0, where
+   * `state()` (a ConsumerGroupState) is deprecated; 2.8 has only `state()`. Both print as the
+   * broker's name (`Stable`, `Empty`, …).
+   */
+  static String groupState(ConsumerGroupDescription d) throws Exception {
+    for (String method : new String[] {"groupState", "state"}) {
+      Method m;
+      try {
+        m = ConsumerGroupDescription.class.getMethod(method);
+      } catch (NoSuchMethodException e) {
+        continue;
+      }
+      Object state = m.invoke(d);
+      return state == null ? "Unknown" : state.toString();
+    }
+    throw new DriverException("UNKNOWN", "ConsumerGroupDescription has neither groupState() nor state()");
+  }
+
+  /** `committed_offsets`: the group's committed offsets, partitions without a commit left out. */
+  private ObjectNode committedOffsets(JsonNode cmd) throws Exception {
+    String group = ClientConfig.required(cmd, "group_id");
+    return withAdmin(cmd, admin -> {
+      Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group,
+          new ListConsumerGroupOffsetsOptions().timeoutMs(ClientConfig.API_TIMEOUT_MS))
+          .partitionsToOffsetAndMetadata().get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
+      List<TopicPartition> tps = new ArrayList<>();
+      for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
+        if (e.getValue() != null && e.getValue().offset() >= 0) tps.add(e.getKey());
+      }
+      tps.sort(BY_TOPIC_PARTITION);
+      ObjectNode data = json.createObjectNode();
+      ArrayNode arr = data.putArray("offsets");
+      for (TopicPartition tp : tps) {
+        ObjectNode o = arr.addObject();
+        o.put("topic", tp.topic());
+        o.put("partition", tp.partition());
+        o.put("offset", String.valueOf(offsets.get(tp).offset()));
+      }
+      return data;
+    });
+  }
+
+  // ---- consumer sessions (PROTOCOL.md "Consumer sessions") -----------------------------------
+
+  private static final Comparator<TopicPartition> BY_TOPIC_PARTITION =
+      Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
+
+  /** One group member living across commands. */
+  private static final class Session {
+    final String handle;
+    final KafkaConsumer<String, String> consumer;
+    /** Per partition, the offset after the last record this session returned (what a commit covers). */
+    final Map<TopicPartition, Long> returned = new HashMap<>();
+
+    Session(String handle, KafkaConsumer<String, String> consumer) {
+      this.handle = handle;
+      this.consumer = consumer;
+    }
+  }
+
+  private Session session(JsonNode cmd) {
+    String handle = ClientConfig.required(cmd, "handle");
+    Session s = sessions.get(handle);
+    if (s == null) throw new DriverException("UNKNOWN", "no open consumer session with handle `" + handle + "` (never opened, or closed)");
+    return s;
+  }
+
+  /** `consumer_open`: a consumer with auto-commit off, subscribed; it joins on its first poll. */
+  @SuppressWarnings("deprecation") // close(Duration): deprecated in 4.x for close(CloseOptions), which 2.8 lacks
+  private ObjectNode consumerOpen(JsonNode cmd) throws Exception {
+    ClientConfig cfg = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.CONSUMER);
+    List<String> topics = new ArrayList<>();
+    for (JsonNode t : array(cmd, "topics")) topics.add(t.asText());
+    String group = ClientConfig.required(cmd, "group_id");
+    boolean fromBeginning = cmd.has("from_beginning") && cmd.get("from_beginning").asBoolean();
+    Properties p = cfg.props;
+    p.put("group.id", group);
+    p.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
+    p.put("enable.auto.commit", "false");
+    // Bounded group timing: a member that vanishes is dropped in 10 s, a rebalance waits at most 30 s.
+    p.put("session.timeout.ms", "10000");
+    p.put("heartbeat.interval.ms", "1000");
+    p.put("max.poll.interval.ms", "30000");
+    p.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
+    p.put("value.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
+
+    String handle = "java-session-" + sessionSeq.incrementAndGet();
+    KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p);
+    Session s = new Session(handle, consumer);
+    try {
+      consumer.subscribe(topics, new ConsumerRebalanceListener() {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+          // Records returned from a partition this member gave up are no longer its to commit.
+          for (TopicPartition tp : partitions) s.returned.remove(tp);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+          // nothing: the position comes from the group's committed offset or auto.offset.reset
+        }
+      });
+    } catch (RuntimeException e) {
+      consumer.close(Duration.ZERO);
+      throw e;
+    }
+    sessions.put(handle, s);
+    ObjectNode data = json.createObjectNode();
+    data.put("handle", handle);
+    return data;
+  }
+
+  /** `consumer_poll`: one poll bounded by `timeout_ms`; the records and the assignment after it. */
+  private ObjectNode consumerPoll(long id, JsonNode cmd) throws Exception {
+    Session s = session(cmd);
+    long timeoutMs = cmd.has("timeout_ms") ? Math.max(0L, cmd.get("timeout_ms").asLong()) : 1_000L;
+    ConsumerRecords<String, String> batch;
+    try {
+      batch = s.consumer.poll(Duration.ofMillis(timeoutMs));
+    } catch (WakeupException e) {
+      throw new DriverException("CLIENT_CRASHED", "the driver is exiting; poll interrupted");
+    }
+    ObjectNode data = json.createObjectNode();
+    ArrayNode arr = data.putArray("records");
+    for (ConsumerRecord<String, String> r : batch) {
+      putRecord(arr, r);
+      s.returned.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+    }
+    if (!batch.isEmpty()) {
+      ObjectNode ev = json.createObjectNode();
+      ev.put("event", "records_consumed");
+      ev.put("id", id);
+      ev.put("count", batch.count());
+      emit(ev);
+    }
+    List<TopicPartition> assignment = new ArrayList<>(s.consumer.assignment());
+    assignment.sort(BY_TOPIC_PARTITION);
+    ArrayNode as = data.putArray("assignment");
+    for (TopicPartition tp : assignment) {
+      ObjectNode o = as.addObject();
+      o.put("topic", tp.topic());
+      o.put("partition", tp.partition());
+    }
+    return data;
+  }
+
+  /** `consumer_commit`: commits, synchronously, the position after every record this session returned. */
+  private ObjectNode consumerCommit(long id, JsonNode cmd) throws Exception {
+    Session s = session(cmd);
+    List<TopicPartition> tps = new ArrayList<>(s.returned.keySet());
+    tps.sort(BY_TOPIC_PARTITION);
+    Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
+    for (TopicPartition tp : tps) offsets.put(tp, new OffsetAndMetadata(s.returned.get(tp)));
+    if (!offsets.isEmpty()) {
+      try {
+        s.consumer.commitSync(offsets, Duration.ofMillis(ClientConfig.API_TIMEOUT_MS));
+      } catch (WakeupException e) {
+        throw new DriverException("CLIENT_CRASHED", "the driver is exiting; commit interrupted");
+      }
+      emitCommitted(id, offsets);
+    }
+    ObjectNode data = json.createObjectNode();
+    ArrayNode arr = data.putArray("offsets");
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
+      ObjectNode o = arr.addObject();
+      o.put("topic", e.getKey().topic());
+      o.put("partition", e.getKey().partition());
+      o.put("offset", String.valueOf(e.getValue().offset()));
+    }
+    return data;
+  }
+
+  /** `consumer_seek`: the next poll reads `partition` from `offset`; the partition must be assigned. */
+  private ObjectNode consumerSeek(JsonNode cmd) throws Exception {
+    Session s = session(cmd);
+    String topic = ClientConfig.required(cmd, "topic");
+    JsonNode part = cmd.get("partition");
+    if (part == null || !part.canConvertToInt()) throw new DriverException("UNKNOWN", "command lacks the integer `partition`");
+    String offsetText = ClientConfig.required(cmd, "offset");
+    long offset;
+    try {
+      offset = Long.parseLong(offsetText.trim());
+    } catch (NumberFormatException e) {
+      throw new DriverException("UNKNOWN", "`offset` is not a decimal integer: " + offsetText);
+    }
+    TopicPartition tp = new TopicPartition(topic, part.asInt());
+    if (!s.consumer.assignment().contains(tp)) {
+      throw new DriverException("UNKNOWN", "cannot seek " + tp + ": it is not assigned to session " + s.handle
+          + " (assignment " + s.consumer.assignment() + "); poll until it is");
+    }
+    s.consumer.seek(tp, offset);
+    return json.createObjectNode();
+  }
+
+  /** `consumer_close`: leaves the group and forgets the handle; an unknown handle is not an error. */
+  @SuppressWarnings("deprecation") // close(Duration): deprecated in 4.x for close(CloseOptions), which 2.8 lacks
+  private ObjectNode consumerClose(JsonNode cmd) throws Exception {
+    String handle = ClientConfig.required(cmd, "handle");
+    Session s = sessions.remove(handle);
+    if (s != null) s.consumer.close(Duration.ofSeconds(10));
+    return json.createObjectNode();
+  }
+
   // ---- plumbing ------------------------------------------------------------------------------
+
+  /** A consumed record in PROTOCOL.md's shape (offset and timestamp as decimal strings). */
+  private static void putRecord(ArrayNode arr, ConsumerRecord<String, String> r) {
+    ObjectNode rec = arr.addObject();
+    rec.put("topic", r.topic());
+    rec.put("partition", r.partition());
+    rec.put("offset", String.valueOf(r.offset()));
+    rec.put("key", r.key());
+    rec.put("value", r.value());
+    rec.put("timestamp", String.valueOf(r.timestamp()));
+    ObjectNode hs = rec.putObject("headers");
+    for (Header h : r.headers()) hs.put(h.key(), h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8));
+  }
 
   private void emitCommitted(long id, Map<TopicPartition, OffsetAndMetadata> offsets) {
     ObjectNode ev = json.createObjectNode();
