@@ -71,7 +71,7 @@ forEachTargetAndClient('consumer-groups', (scenario) => {
       const first = await pollMembers([m], ([s]) => s!.records.length >= records.length, 60_000);
       expect(first[0]!.records.map((r) => r.value)).toEqual(records.map((r) => r.value));
       await m.seek(topic, produced[2]!.partition, produced[2]!.offset);
-      const again = await pollMembers([m], ([s]) => s!.records.length >= 3, 30_000);
+      const again = await pollMembers([m], ([s]) => s!.records.length >= 3, 15_000);
       expect(again[0]!.records.map((r) => r.value), 'after seek to the third record: records 3..5 again').toEqual(records.slice(2).map((r) => r.value));
     } finally {
       await m.close();
