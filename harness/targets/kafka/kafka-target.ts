@@ -40,8 +40,15 @@ interface DevState {
 
 const devStatePath = () => join(cacheDir, 'dev', 'kafka.json');
 
-function kafkaUuid(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A cluster id: 16 random bytes, base64url. One in 64 of those starts with '-', which
+ * StorageTool's argument parser takes for an option ("expected one argument") and fails.
+ */
+export function kafkaUuid(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<StartedTarget> {
@@ -117,7 +124,8 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
     `-Dlog4j.configuration=file:${log4j}`, '-cp', build.classpath];
   const clusterId = kafkaUuid();
   await step('reference Kafka: format KRaft storage', async () => {
-    // One retry: a format that fails once (seen once under heavy load) is not a broken setup.
+    // One retry: a format that fails once is not a broken setup. (The failure seen before was
+    // a cluster id starting with '-': see kafkaUuid.)
     for (let attempt = 1; ; attempt++) {
       const r = await execa(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', serverProps, '--ignore-formatted'],
         { stdin: 'ignore', timeout: 120_000, reject: false, all: true });
