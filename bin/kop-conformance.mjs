@@ -10,6 +10,8 @@ const commands = {
   run: ['harness/cli/conformance.ts', 'run the conformance suite and build the reports (--targets, --clients, --help)'],
   'dev-broker': ['harness/cli/dev-broker.ts', 'start|stop a reusable development broker'],
   'live-check': ['harness/targets/live/live-cli.ts', 'validate a live endpoint configuration (--properties FILE)'],
+  nightly: ['harness/cli/nightly.ts', 'the full suite against the live endpoint, diff against the previous nightly, cleanup (--properties FILE)'],
+  merge: ['harness/cli/merge.ts', 'build the reports of a sharded run from every shard\'s reports/shards/ (--from DIR)'],
   diff: ['harness/cli/diff.ts', 'compare the last two runs (reports/history/); exit 1 on a regression'],
 };
 const [cmd, ...rest] = process.argv.slice(2);

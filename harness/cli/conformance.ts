@@ -1,18 +1,21 @@
 // The main job: the full conformance run (every selected target × client × scenario),
 // writing the reports under reports/. Exit code: 0 all cells pass or are explained
 // (not run / not applicable), 1 a cell failed, 2 bad usage.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildAllureSingleFile } from '../reporting/allure-html.js';
-import type { RunResults } from '../reporting/model.js';
+import { finishReports } from '../reporting/finish.js';
+import { parseShard, shardDirs, writeShardMeta, type Shard } from '../reporting/shards.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
 
-const USAGE = `usage: npm run conformance [-- [--targets kop,kafka,live,container] [--clients kafkajs] [vitest args…]]
+const USAGE = `usage: npm run conformance [-- [--targets kop,kafka,live,container] [--clients kafkajs] [--shard i/n] [vitest args…]]
 
 Runs the conformance scenarios against the selected targets (default: all) and writes
 reports/index.html (compatibility matrix), reports/allure-report/index.html (Allure, one
 offline file), reports/junit.xml and reports/results-model.json.
+
+--shard i/n runs the i-th of n slices of the scenario files (vitest sharding) on this machine,
+with its own embedded brokers, and writes reports/shards/ instead of the reports; copy every
+shard's reports/shards/ into one and run \`npx kop-conformance merge\` to build the reports.
 
 Environment: KOPC_TARGETS, KOPC_CLIENTS (same as the flags); KOPC_PROPERTIES=client.properties
 to run the live target against a real endpoint; KOPC_REUSE=1 to keep and reuse embedded brokers
@@ -21,11 +24,22 @@ between runs (stop them with: npm run dev-broker -- stop).`;
 async function main(argv: string[]): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const rest: string[] = [];
+  let shard: Shard | undefined;
+  const shardRoot = join(reportsDir, 'shards');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') {
       console.log(USAGE);
       return 0;
+    }
+    if (a === '--shard') {
+      try {
+        shard = parseShard(argv[++i] ?? '');
+      } catch (err) {
+        console.error(`${(err as Error).message}\n\n${USAGE}`);
+        return 2;
+      }
+      continue;
     }
     if (a === '--targets' || a === '--clients') {
       const v = argv[++i];
@@ -36,23 +50,20 @@ async function main(argv: string[]): Promise<number> {
       env[a === '--targets' ? 'KOPC_TARGETS' : 'KOPC_CLIENTS'] = v;
     } else rest.push(a);
   }
+  if (shard) {
+    const blobs = shardDirs(shardRoot).blobs;
+    rest.push(`--shard=${shard.index}/${shard.count}`, '--reporter=default', '--reporter=blob', `--outputFile.blob=${join(blobs, `blob-${shard.index}-${shard.count}.json`)}`);
+  }
+  const startedAt = new Date().toISOString();
   const r = await execa('npx', ['vitest', 'run', '--project', 'conformance', ...rest], {
     cwd: projectRoot, env, stdio: 'inherit', reject: false,
   });
-  try {
-    const page = await buildAllureSingleFile();
-    console.log(`allure report: ${page}`);
-  } catch (err) {
-    console.error(`allure report not built: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  if (shard) {
+    const meta = writeShardMeta(shardRoot, shard, reportsDir, startedAt);
+    console.log(`\nshard ${shard.index}/${shard.count}: results in ${shardRoot} (targets: ${meta}); when every shard is there: npx kop-conformance merge`);
+    return r.exitCode ?? 1;
   }
-  const model = join(reportsDir, 'results-model.json');
-  if (existsSync(model)) {
-    const run = JSON.parse(readFileSync(model, 'utf8')) as RunResults;
-    const counts: Record<string, number> = {};
-    for (const c of run.cells) counts[c.status] = (counts[c.status] ?? 0) + 1;
-    console.log(`\nconformance: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`);
-    console.log(`report: ${join(reportsDir, 'index.html')} (markdown: ${join(reportsDir, 'summary.md')})`);
-  }
+  await finishReports();
   return r.exitCode ?? 1;
 }
 

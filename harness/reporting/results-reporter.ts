@@ -81,9 +81,11 @@ export default class ResultsReporter implements Reporter {
   onTestRunEnd(_modules: ReadonlyArray<TestModule>): void {
     if (!this.cells.length) return;
     const outDir = this.opts.outDir ?? reportsDir;
+    // A merge of shards (`kop-conformance merge`) passes the shards' own time window.
+    const window = process.env.KOPC_RUN_WINDOW ? (JSON.parse(process.env.KOPC_RUN_WINDOW) as { startedAt: string; finishedAt: string }) : undefined;
     const run: RunResults = {
-      startedAt: this.startedAt,
-      finishedAt: new Date().toISOString(),
+      startedAt: window?.startedAt ?? this.startedAt,
+      finishedAt: window?.finishedAt ?? new Date().toISOString(),
       targets: readTargets(outDir),
       cells: this.cells,
     };

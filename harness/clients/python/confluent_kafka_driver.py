@@ -9,6 +9,7 @@ driver therefore polls in short slices and stops as soon as error_cb reports _AU
 or _SSL, so those failures come back in well under a second with their real cause.
 """
 
+import concurrent.futures
 import logging
 import sys
 import threading
@@ -35,10 +36,35 @@ CAPABILITIES = ["headers", "admin.createTopics", "groups.commit", "produce.acks"
                 "compression.gzip", "compression.snappy", "compression.lz4", "compression.zstd",
                 "timestamps", "commit.async", "commit.auto"]
 
+
+def _has(cls, *names):
+    return all(callable(getattr(cls, n, None)) for n in names)
+
+
+# Admin calls and session features, as this build of the library has them.
+for _cap, _present in (("admin.listTopics", _has(AdminClient, "list_topics")),
+                       ("admin.describeTopics", _has(AdminClient, "describe_topics") and hasattr(confluent_kafka, "TopicCollection")),
+                       ("admin.describeConfigs", _has(AdminClient, "describe_configs")),
+                       ("admin.groups", _has(AdminClient, "list_consumer_groups", "describe_consumer_groups")),
+                       ("admin.committedOffsets", _has(AdminClient, "list_consumer_group_offsets")
+                        and hasattr(confluent_kafka, "ConsumerGroupTopicPartitions")),
+                       ("groups.session", _has(Consumer, "subscribe", "consume", "assignment", "commit", "close")),
+                       ("consumer.seek", _has(Consumer, "subscribe", "consume", "assignment", "commit", "close", "seek"))):
+    if _present:
+        CAPABILITIES.append(_cap)
+
 CONNECT_TIMEOUT_S = 15
 REQUEST_TIMEOUT_S = 15
 MESSAGE_TIMEOUT_MS = 30000
 COMMIT_TIMEOUT_S = 10
+# Group timeouts of a consumer session (see the kafka-python driver).
+SESSION_TIMEOUT_MS = 10000
+HEARTBEAT_INTERVAL_MS = 1000
+MAX_POLL_INTERVAL_MS = 30000
+# librdkafka's consume() waits for a full batch or the timeout; a session poll asks in
+# slices so that it returns soon after the first records arrive.
+POLL_SLICE_S = 0.1
+POLL_BATCH = 500
 
 # Kafka protocol error codes → the protocol's own names (librdkafka abbreviates some, e.g.
 # UNKNOWN_TOPIC_OR_PART); codes not listed keep librdkafka's name.
@@ -372,10 +398,211 @@ def _commit(cid, consumer, mode, got, committed, commit_result):
     dc.emit_committed(cid, offsets)
 
 
+# ---------------------------------------------------------------------------------------
+# Admin operations (PROTOCOL.md, "Admin operations")
+
+def _admin(cmd):
+    """An AdminClient that has made one metadata round trip (a refused login fails here, fast)."""
+    watcher = _Watcher()
+    admin = _new(AdminClient, _config(cmd["conn"], watcher))
+    md = _await_metadata(admin, watcher, time.monotonic() + CONNECT_TIMEOUT_S)
+    return admin, watcher, md
+
+
+def _result(future, what, watcher):
+    try:
+        return future.result(timeout=REQUEST_TIMEOUT_S + 5)
+    except KafkaException as e:
+        raise translate(e, watcher)
+    except concurrent.futures.TimeoutError:
+        raise DriverError("TIMEOUT", "%s: no answer within %d s" % (what, REQUEST_TIMEOUT_S + 5), "TimeoutError")
+
+
+def list_topics(cid, cmd):
+    _admin_client, _watcher, md = _admin(cmd)
+    return {"topics": sorted(name for name, t in md.topics.items() if t.error is None)}
+
+
+def describe_topics(cid, cmd):
+    from confluent_kafka import TopicCollection
+    names = [str(t) for t in cmd.get("topics") or []]
+    if not names:
+        return {"topics": []}
+    admin, watcher, _md = _admin(cmd)
+    futures = admin.describe_topics(TopicCollection(names), request_timeout=REQUEST_TIMEOUT_S)
+    out = []
+    for name in names:
+        d = _result(futures[name], "describe_topics %s" % name, watcher)
+        out.append({"name": name, "partitions": len(d.partitions)})
+    return {"topics": out}
+
+
+def describe_topic_config(cid, cmd):
+    from confluent_kafka.admin import ConfigResource, ResourceType
+    topic = str(cmd["topic"])
+    admin, watcher, _md = _admin(cmd)
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    futures = admin.describe_configs([resource], request_timeout=REQUEST_TIMEOUT_S)
+    (future,) = futures.values()
+    entries = _result(future, "describe_configs %s" % topic, watcher)
+    # ConfigEntry.value is None where the broker hides it (sensitive entries).
+    return {"configs": {name: (None if e.value is None else str(e.value)) for name, e in entries.items()}}
+
+
+def list_groups(cid, cmd):
+    admin, watcher, _md = _admin(cmd)
+    res = _result(admin.list_consumer_groups(request_timeout=REQUEST_TIMEOUT_S), "list_consumer_groups", watcher)
+    errors = list(getattr(res, "errors", None) or [])
+    if errors:
+        first = errors[0]
+        raise translate(first if isinstance(first, KafkaException) else KafkaException(first), watcher)
+    return {"groups": sorted(set(g.group_id for g in res.valid or []))}
+
+
+# librdkafka parses the broker's state string into ConsumerGroupState; these are the
+# broker's own spellings (the enum's names differ, e.g. PREPARING_REBALANCING).
+GROUP_STATES = {"UNKNOWN": "Unknown", "PREPARING_REBALANCING": "PreparingRebalance",
+                "COMPLETING_REBALANCING": "CompletingRebalance", "STABLE": "Stable", "DEAD": "Dead",
+                "EMPTY": "Empty", "ASSIGNING": "Assigning", "RECONCILING": "Reconciling"}
+
+
+def _state_name(state):
+    name = getattr(state, "name", None) or str(state)
+    return GROUP_STATES.get(name) or "".join(w.capitalize() for w in name.split("_"))
+
+
+def describe_group(cid, cmd):
+    group_id = str(cmd["group_id"])
+    admin, watcher, _md = _admin(cmd)
+    futures = admin.describe_consumer_groups([group_id], request_timeout=REQUEST_TIMEOUT_S)
+    d = _result(futures[group_id], "describe_consumer_groups %s" % group_id, watcher)
+    return {"group_id": group_id, "state": _state_name(d.state), "members": len(d.members or [])}
+
+
+def committed_offsets(cid, cmd):
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    group_id = str(cmd["group_id"])
+    admin, watcher, _md = _admin(cmd)
+    futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group_id)],
+                                                request_timeout=REQUEST_TIMEOUT_S)
+    res = _result(futures[group_id], "list_consumer_group_offsets %s" % group_id, watcher)
+    out = []
+    for tp in res.topic_partitions or []:
+        if tp.error is not None:
+            raise translate(KafkaException(tp.error), watcher)
+        if tp.offset >= 0:  # OFFSET_INVALID (-1001): no commit for this partition
+            out.append({"topic": tp.topic, "partition": tp.partition, "offset": str(tp.offset)})
+    return {"offsets": sorted(out, key=lambda o: (o["topic"], o["partition"]))}
+
+
+# ---------------------------------------------------------------------------------------
+# Consumer sessions (PROTOCOL.md, "Consumer sessions"; driver_common runs them)
+
+def _record_out(m):
+    return {"topic": m.topic(), "partition": m.partition(), "offset": str(m.offset()),
+            "key": decode(m.key()), "value": decode(m.value()), "headers": headers_in(m.headers()),
+            "timestamp": str(m.timestamp()[1])}
+
+
+class _Member:
+    """One Consumer in a session; every method runs on the session's own thread. librdkafka
+    does the group work on its own threads, so poll() here is bounded by its timeout."""
+
+    def __init__(self, consumer, watcher):
+        self.consumer = consumer
+        self.watcher = watcher
+
+    def poll(self, timeout_ms):
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        out = []
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                batch = self.consumer.consume(num_messages=POLL_BATCH, timeout=max(0.0, min(POLL_SLICE_S, left)))
+                self.watcher.check()
+                for m in batch:
+                    err = m.error()
+                    if err is None:
+                        out.append(_record_out(m))
+                    elif err.code() == KafkaError._MAX_POLL_EXCEEDED:
+                        # The parent did not poll within max.poll.interval.ms: librdkafka left
+                        # the group and rejoins on this poll (kafka-python does the same silently).
+                        dc.log("session poll: %s; the member rejoins" % err.str())
+                    elif err.code() != KafkaError._PARTITION_EOF:
+                        raise translate(KafkaException(err), self.watcher)
+                if out or left <= 0:
+                    return out
+        except KafkaException as e:
+            raise translate(e, self.watcher)
+
+    def assignment(self):
+        try:
+            return [(tp.topic, tp.partition) for tp in self.consumer.assignment()]
+        except KafkaException as e:
+            raise translate(e, self.watcher)
+
+    def commit(self, offsets):
+        explicit = [TopicPartition(t, p, o) for (t, p), o in sorted(offsets.items())]
+        try:
+            done = self.consumer.commit(offsets=explicit, asynchronous=False)
+        except KafkaException as e:
+            raise translate(e, self.watcher)
+        for tp in done or []:
+            if tp.error is not None:
+                raise translate(KafkaException(tp.error), self.watcher)
+
+    def seek(self, topic, partition, offset):
+        if (topic, partition) not in self.assignment():
+            raise DriverError("UNKNOWN", "seek: %s-%d is not assigned to this member (poll until it is)"
+                              % (topic, partition), "IllegalStateError")
+        try:
+            self.consumer.seek(TopicPartition(topic, partition, offset))
+        except KafkaException as e:
+            raise translate(e, self.watcher)
+
+    def close(self):
+        try:
+            self.consumer.close()  # leaves the group; nothing to commit (auto-commit is off)
+        except KafkaException as e:
+            raise translate(e, self.watcher)
+
+
+def consumer_open(cid, cmd):
+    watcher = _Watcher()
+    extra = {
+        "group.id": cmd["group_id"],
+        "auto.offset.reset": "earliest" if cmd.get("from_beginning") else "latest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
+        "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
+    }
+    consumer = _new(Consumer, _config(cmd["conn"], watcher, extra))
+    try:
+        consumer.subscribe(list(cmd["topics"]))
+    except KafkaException as e:
+        dc.close_quietly(consumer, lambda c: c.close())
+        raise translate(e, watcher)
+    return {"handle": dc.open_session(_Member(consumer, watcher), "confluent")}
+
+
 if __name__ == "__main__":
-    dc.run("confluent-kafka", VERSION, CAPABILITIES, {
+    handlers = {
         "check_login": check_login,
         "create_topics": create_topics,
         "produce": produce,
         "consume": consume,
-    }, {"librdkafka": LIBRDKAFKA, "python": sys.version.split()[0]})
+    }
+    for op, handler, cap in (("list_topics", list_topics, "admin.listTopics"),
+                             ("describe_topics", describe_topics, "admin.describeTopics"),
+                             ("describe_topic_config", describe_topic_config, "admin.describeConfigs"),
+                             ("list_groups", list_groups, "admin.groups"),
+                             ("describe_group", describe_group, "admin.groups"),
+                             ("committed_offsets", committed_offsets, "admin.committedOffsets"),
+                             ("consumer_open", consumer_open, "groups.session")):
+        if cap in CAPABILITIES:
+            handlers[op] = handler
+    if "groups.session" in CAPABILITIES:
+        handlers.update(dc.session_handlers(seek="consumer.seek" in CAPABILITIES))
+    dc.run("confluent-kafka", VERSION, CAPABILITIES, handlers,
+           {"librdkafka": LIBRDKAFKA, "python": sys.version.split()[0]})

@@ -109,21 +109,25 @@ def close_quietly(client, closer):
 
 
 def _close_all_bounded(seconds):
+    """Closes every open client, each on its own thread (consumer sessions leave their groups
+    in parallel), and returns after `seconds` at the latest."""
     with _open_lock:
         pending = list(_open_clients)
     if not pending:
         return
 
-    def run():
-        for client, closer in pending:
-            try:
-                closer(client)
-            except Exception:
-                pass
+    def run(client, closer):
+        try:
+            closer(client)
+        except Exception:
+            pass
 
-    t = threading.Thread(target=run, name="close-all", daemon=True)
-    t.start()
-    t.join(seconds)
+    threads = [threading.Thread(target=run, args=pair, name="close-all", daemon=True) for pair in pending]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + seconds
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
 
 
 def _exit(code, why):
@@ -241,3 +245,235 @@ def exception_chain(exc):
         seen.append(exc)
         exc = exc.__cause__ or exc.__context__
     return seen
+
+
+# ---------------------------------------------------------------------------------------
+# Consumer sessions (PROTOCOL.md, "Consumer sessions")
+#
+# A session is one group member that lives across commands. Each session owns one thread
+# that makes every call on its consumer, one at a time and in order; a command hands its
+# call to that thread and waits a bounded time. A poll whose group work (joining, a
+# rebalance) overruns its bound thus answers with what it has while the call finishes in
+# the background; the records that call returns are handed out by the next poll. This is
+# what keeps kafka-python 2.0.2 within `timeout_ms` + 5 s: its KafkaConsumer.poll() runs
+# ensure_active_group(), which loops without a time limit until the member has joined.
+# Commit, seek and close queue behind an unfinished poll, so the consumer is never used by
+# two threads at once.
+#
+# A driver supplies a "member" object whose methods run on the session thread and raise
+# DriverError (already translated):
+#   poll(timeout_ms)                 -> [record dicts in the `consume` shape]
+#   assignment()                     -> iterable of (topic, partition)
+#   commit({(topic, partition): o})  -> None (synchronous)
+#   seek(topic, partition, offset)   -> None
+#   close()                          -> None, after leaving the group
+
+# Margin over timeout_ms a poll waits for its call (the protocol allows 5 s).
+POLL_SLACK_S = 2.0
+# Whole-command bounds for commit / seek / close, a queued unfinished poll included (the
+# parent allows 45 s for these).
+COMMIT_WAIT_S = 30.0
+SEEK_WAIT_S = 30.0
+CLOSE_WAIT_S = 30.0
+# On shutdown / exit: how long one session may take to leave its group.
+EXIT_CLOSE_S = 4.0
+
+
+class _Call:
+    def __init__(self, fn):
+        self._fn = fn
+        self._done = threading.Event()
+        self._value = None
+        self._error = None
+
+    def run(self):
+        try:
+            self._value = self._fn()
+        except BaseException as e:  # handed to whoever waits for the call
+            self._error = e
+        finally:
+            self._done.set()
+
+    def wait(self, seconds):
+        return self._done.wait(max(0.0, seconds))
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _SessionThread:
+    def __init__(self, name):
+        import queue
+
+        self._calls = queue.Queue()
+        threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            call = self._calls.get()
+            if call is None:
+                return
+            call.run()
+
+    def submit(self, fn):
+        call = _Call(fn)
+        self._calls.put(call)
+        return call
+
+    def stop(self):
+        self._calls.put(None)
+
+
+def _assignment_out(pairs):
+    return [{"topic": t, "partition": p} for (t, p) in sorted(set((str(t), int(p)) for (t, p) in pairs))]
+
+
+class _Session:
+    def __init__(self, handle, member):
+        self.handle = handle
+        self.member = member
+        self.thread = _SessionThread("session-%s" % handle)
+        self.lock = threading.Lock()  # the command loop vs the exit path
+        self.next_offsets = {}  # (topic, partition) -> offset after the last record returned
+        self.carry = []  # records a finished background poll returned, not yet handed out
+        self.assignment = []  # as of the last poll call that finished
+        self.pending = None  # a poll call that overran its command's bound
+        self.closed = False
+
+    def _poll_call(self, timeout_ms):
+        records = self.member.poll(timeout_ms)
+        return records, list(self.member.assignment())
+
+    def _collect(self, seconds):
+        """Waits up to `seconds` for an unfinished poll; True when none is left."""
+        call = self.pending
+        if call is None:
+            return True
+        if not call.wait(seconds):
+            return False
+        self.pending = None
+        records, assignment = call.result()
+        self.carry.extend(records)
+        self.assignment = assignment
+        return True
+
+    def poll(self, cid, timeout_ms):
+        deadline = time.monotonic() + timeout_ms / 1000.0 + POLL_SLACK_S
+        if self._collect(deadline - time.monotonic()) and not self.carry:
+            self.pending = self.thread.submit(lambda: self._poll_call(timeout_ms))
+            self._collect(deadline - time.monotonic())
+        if self.pending is not None:
+            log("session %s: poll still busy after %d ms (+%.1f s); answering with what it has"
+                % (self.handle, timeout_ms, POLL_SLACK_S))
+            # Mid-join the member owns nothing it could report with certainty.
+            records, assignment = [], []
+        else:
+            records, assignment = self.carry, self.assignment
+            self.carry = []
+        for r in records:
+            self.next_offsets[(r["topic"], r["partition"])] = int(r["offset"]) + 1
+        if records:
+            emit({"event": "records_consumed", "id": cid, "count": len(records)})
+        return {"records": records, "assignment": _assignment_out(assignment)}
+
+    def _run(self, fn, seconds, what):
+        call = self.thread.submit(fn)
+        if not call.wait(seconds):
+            raise DriverError("TIMEOUT", "%s did not finish within %.0f s (the session's consumer is still busy%s)"
+                              % (what, max(0.0, seconds), " with an earlier poll's group work" if self.pending else ""))
+        return call.result()
+
+    def commit(self, cid):
+        offsets = dict(self.next_offsets)
+        if offsets:
+            self._run(lambda: self.member.commit(offsets), COMMIT_WAIT_S, "commit")
+            emit_committed(cid, offsets)
+        return {"offsets": [{"topic": t, "partition": p, "offset": str(o)} for (t, p), o in sorted(offsets.items())]}
+
+    def seek(self, topic, partition, offset):
+        deadline = time.monotonic() + SEEK_WAIT_S
+        if not self._collect(SEEK_WAIT_S):
+            raise DriverError("TIMEOUT", "seek: the session's previous poll did not finish within %d s" % SEEK_WAIT_S)
+        # Records fetched before the seek are not "from offset on": drop that partition's.
+        self.carry = [r for r in self.carry if (r["topic"], r["partition"]) != (topic, partition)]
+        self._run(lambda: self.member.seek(topic, partition, offset), deadline - time.monotonic(), "seek")
+        return {}
+
+    def close(self, seconds):
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+        untrack(self)
+        try:
+            self._run(self.member.close, seconds, "close")
+        finally:
+            self.thread.stop()
+
+
+_sessions = {}
+_sessions_lock = threading.Lock()
+_session_seq = [0]
+
+
+def open_session(member, prefix="consumer"):
+    """Registers a subscribed member; returns its handle."""
+    with _sessions_lock:
+        _session_seq[0] += 1
+        handle = "%s-%d" % (prefix, _session_seq[0])
+        session = _Session(handle, member)
+        _sessions[handle] = session
+    # shutdown, SIGTERM and the watchdog close it too (leaving the group).
+    track(session, lambda s: s.close(EXIT_CLOSE_S))
+    return handle
+
+
+def _session(cmd):
+    handle = cmd.get("handle")
+    with _sessions_lock:
+        session = _sessions.get(handle)
+    if session is None:
+        raise DriverError("UNKNOWN", "no open consumer session %r" % (handle,))
+    return session
+
+
+def consumer_poll(cid, cmd):
+    timeout_ms = int(cmd["timeout_ms"])
+    if timeout_ms < 0:
+        raise DriverError("UNSUPPORTED_SETTING", "timeout_ms must not be negative")
+    return _session(cmd).poll(cid, timeout_ms)
+
+
+def consumer_commit(cid, cmd):
+    return _session(cmd).commit(cid)
+
+
+def consumer_seek(cid, cmd):
+    offset = int(cmd["offset"])
+    if offset < 0:
+        raise DriverError("UNSUPPORTED_SETTING", "offset must be >= 0, got %r" % (cmd["offset"],))
+    return _session(cmd).seek(str(cmd["topic"]), int(cmd["partition"]), offset)
+
+
+def consumer_close(cid, cmd):
+    with _sessions_lock:
+        session = _sessions.pop(cmd.get("handle"), None)
+    if session is not None:  # an unknown (or already closed) handle is not an error
+        session.close(CLOSE_WAIT_S)
+    return {}
+
+
+SESSION_HANDLERS = {
+    "consumer_poll": consumer_poll,
+    "consumer_commit": consumer_commit,
+    "consumer_seek": consumer_seek,
+    "consumer_close": consumer_close,
+}
+
+
+def session_handlers(seek=True):
+    """The session ops for dc.run (consumer_open is the driver's own); without `seek` when
+    the client cannot seek."""
+    return {op: h for op, h in SESSION_HANDLERS.items() if seek or op != "consumer_seek"}

@@ -25,6 +25,19 @@ How kafka-python reports a refused login (measured against Apache Kafka 3.9.1):
 * A certificate the client does not trust: 2.0.2 raises ssl.SSLCertVerificationError at
   once; 3.x retries like above and logs KafkaConnectionError("Handshake failed: …") whose
   __context__ is the ssl error.
+
+Consumer sessions: 2.0.2's KafkaConsumer.poll(timeout_ms) does not bound its group work.
+It calls ensure_active_group(), which loops until the member has joined; while another
+member has not rejoined, the broker holds the JoinGroup for up to the rebalance timeout
+(max_poll_interval_ms), so poll(timeout_ms=1000) took 29.6 s (measured against Apache Kafka
+3.9.1). 3.x passes the timeout down (coordinator.poll(timeout_ms=…)). The driver bounds both
+the same way: driver_common runs each session's calls on its own thread and answers a poll
+after timeout_ms + 2 s at the latest, with no records and an empty assignment when the call
+has not finished; the call goes on joining in the background and the next poll hands out
+what it returned.
+
+The group admin calls were renamed in 3.x (list_groups, describe_groups, list_group_offsets);
+the driver uses whichever name the installed version has and answers in one shape.
 """
 
 import errno as errno_mod
@@ -51,12 +64,46 @@ CAPABILITIES = ["headers", "admin.createTopics", "groups.commit", "produce.acks"
 if "enable_idempotence" in KafkaProducer.DEFAULT_CONFIG:
     CAPABILITIES.append("produce.idempotent")
 
+
+def _first_method(cls, *names):
+    """The first of `names` that `cls` has: kafka-python 3.x renamed the group admin calls
+    (list_consumer_groups → list_groups, describe_consumer_groups → describe_groups,
+    list_consumer_group_offsets → list_group_offsets); 2.0.2 has only the old names."""
+    for n in names:
+        if callable(getattr(cls, n, None)):
+            return n
+    return None
+
+
+ADMIN_LIST_TOPICS = _first_method(KafkaAdminClient, "list_topics")
+ADMIN_DESCRIBE_TOPICS = _first_method(KafkaAdminClient, "describe_topics")
+ADMIN_DESCRIBE_CONFIGS = _first_method(KafkaAdminClient, "describe_configs")
+ADMIN_LIST_GROUPS = _first_method(KafkaAdminClient, "list_consumer_groups", "list_groups")
+ADMIN_DESCRIBE_GROUPS = _first_method(KafkaAdminClient, "describe_consumer_groups", "describe_groups")
+ADMIN_GROUP_OFFSETS = _first_method(KafkaAdminClient, "list_consumer_group_offsets", "list_group_offsets")
+HAS_SESSIONS = all(callable(getattr(KafkaConsumer, n, None))
+                   for n in ("subscribe", "poll", "assignment", "commit", "close"))
+HAS_SEEK = HAS_SESSIONS and callable(getattr(KafkaConsumer, "seek", None))
+
+for _cap, _present in (("admin.listTopics", ADMIN_LIST_TOPICS), ("admin.describeTopics", ADMIN_DESCRIBE_TOPICS),
+                       ("admin.describeConfigs", ADMIN_DESCRIBE_CONFIGS),
+                       ("admin.groups", ADMIN_LIST_GROUPS and ADMIN_DESCRIBE_GROUPS),
+                       ("admin.committedOffsets", ADMIN_GROUP_OFFSETS),
+                       ("groups.session", HAS_SESSIONS), ("consumer.seek", HAS_SEEK)):
+    if _present:
+        CAPABILITIES.append(_cap)
+
 # Bounds on every blocking call (PROTOCOL.md: the driver bounds its own waits).
 REQUEST_TIMEOUT_MS = 15000
 BOOTSTRAP_TIMEOUT_MS = 7000  # 3.x only: how long a failed first connection is retried
 MAX_BLOCK_MS = 15000  # producer: metadata wait in send()
 SEND_TIMEOUT_S = 30
 COMMIT_TIMEOUT_S = 10
+# Group timeouts of a consumer session: a member that stops polling or heartbeating is out
+# of the group (and the other members rebalanced) within these bounds.
+SESSION_TIMEOUT_MS = 10000
+HEARTBEAT_INTERVAL_MS = 1000
+MAX_POLL_INTERVAL_MS = 30000
 
 SASL_ERRORS = tuple(c for c in (getattr(Errors, "SaslAuthenticationFailedError", None),
                                 getattr(Errors, "AuthenticationFailedError", None)) if c)
@@ -409,10 +456,247 @@ def _commit(cid, consumer, mode, got):
     dc.emit_committed(cid, offsets)
 
 
+# ---------------------------------------------------------------------------------------
+# Admin operations (PROTOCOL.md, "Admin operations"). 2.0.2 and 3.x answer in different
+# shapes (raw response structs / namedtuples vs dicts); _get reads either.
+
+def _get(obj, *names, default=None):
+    for n in names:
+        if isinstance(obj, dict):
+            if n in obj:
+                return obj[n]
+        elif hasattr(obj, n):
+            return getattr(obj, n)
+    return default
+
+
+def _raise_for(code, what):
+    if code:
+        raise Errors.for_code(code)("%s" % what)
+
+
+def _with_admin(cmd, fn):
+    OBS.reset()
+    admin = _open(KafkaAdminClient, _config(cmd["conn"], KafkaAdminClient))
+    try:
+        return fn(admin)
+    except DriverError:
+        raise
+    except Exception as e:
+        raise translate(e)
+    finally:
+        _close(admin)
+
+
+def list_topics(cid, cmd):
+    return _with_admin(cmd, lambda admin: {"topics": sorted(getattr(admin, ADMIN_LIST_TOPICS)())})
+
+
+def describe_topics(cid, cmd):
+    names = [str(t) for t in cmd.get("topics") or []]
+
+    def run(admin):
+        if not names:
+            return {"topics": []}
+        found = {}
+        for t in getattr(admin, ADMIN_DESCRIBE_TOPICS)(names):
+            found[_get(t, "name", "topic")] = t
+        out = []
+        for name in names:
+            t = found.get(name)
+            if t is None:
+                raise Errors.UnknownTopicOrPartitionError("%s: not in the metadata response" % name)
+            _raise_for(_get(t, "error_code", default=0), name)
+            out.append({"name": name, "partitions": len(_get(t, "partitions", default=None) or [])})
+        return {"topics": out}
+
+    return _with_admin(cmd, run)
+
+
+def _describe_configs_kwargs():
+    # 3.x returns only non-default entries unless told otherwise; 2.0.2 has no such filter.
+    import inspect
+    try:
+        params = inspect.signature(getattr(KafkaAdminClient, ADMIN_DESCRIBE_CONFIGS)).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"config_filter": "all"} if "config_filter" in params else {}
+
+
+def describe_topic_config(cid, cmd):
+    from kafka.admin import ConfigResource, ConfigResourceType
+    topic = str(cmd["topic"])
+
+    def run(admin):
+        answer = getattr(admin, ADMIN_DESCRIBE_CONFIGS)(
+            [ConfigResource(ConfigResourceType.TOPIC, topic)], **_describe_configs_kwargs())
+        configs = {}
+        if isinstance(answer, dict):
+            # 3.x: {"topic": {name: {config: {"value": …, …}}}}
+            by_name = (answer.get("topic") or {})
+            if topic not in by_name:
+                raise Errors.UnknownTopicOrPartitionError("%s: no configuration in the answer" % topic)
+            for key, entry in by_name[topic].items():
+                configs[key] = _get(entry, "value")
+            if not configs and ADMIN_DESCRIBE_TOPICS:
+                # 3.x drops the resource's error code (a missing topic reads as no entries);
+                # the metadata says whether the topic exists.
+                for t in getattr(admin, ADMIN_DESCRIBE_TOPICS)([topic]):
+                    _raise_for(_get(t, "error_code", default=0), topic)
+        else:
+            # 2.0.2: a list of DescribeConfigsResponse structs
+            for response in answer:
+                for res in response.to_object().get("resources", []):
+                    _raise_for(res.get("error_code"), "%s: %s" % (topic, res.get("error_message") or ""))
+                    for entry in res.get("config_entries", []):
+                        configs[entry["config_names"]] = entry.get("config_value")
+        return {"configs": {str(k): (None if v is None else str(v)) for k, v in configs.items()}}
+
+    return _with_admin(cmd, run)
+
+
+def list_groups(cid, cmd):
+    def run(admin):
+        groups = set()
+        for g in getattr(admin, ADMIN_LIST_GROUPS)():
+            # 2.0.2: (group_id, protocol_type) tuples; 3.x: dicts
+            groups.add(g[0] if isinstance(g, tuple) else _get(g, "group_id", "group"))
+        return {"groups": sorted(groups)}
+
+    return _with_admin(cmd, run)
+
+
+def describe_group(cid, cmd):
+    group_id = str(cmd["group_id"])
+
+    def run(admin):
+        answer = getattr(admin, ADMIN_DESCRIBE_GROUPS)([group_id])
+        # 2.0.2: [GroupInformation]; 3.x: {group_id: dict}
+        d = answer.get(group_id) if isinstance(answer, dict) else next(
+            (g for g in answer if _get(g, "group", "group_id") == group_id), None)
+        if d is None:
+            raise DriverError("UNKNOWN", "describe %s: the group is not in the answer" % group_id)
+        _raise_for(_get(d, "error_code", default=0), group_id)
+        if _get(d, "error"):
+            raise DriverError("UNKNOWN", "describe %s: %s" % (group_id, _get(d, "error")))
+        return {"group_id": group_id, "state": str(_get(d, "state", "group_state", default="")),
+                "members": len(_get(d, "members", default=None) or [])}
+
+    return _with_admin(cmd, run)
+
+
+def committed_offsets(cid, cmd):
+    group_id = str(cmd["group_id"])
+
+    def run(admin):
+        answer = getattr(admin, ADMIN_GROUP_OFFSETS)(group_id) or {}
+        if any(isinstance(k, str) for k in answer):
+            # 3.x list_group_offsets: {group_id: {TopicPartition: OffsetAndMetadata}};
+            # 2.0.2 list_consumer_group_offsets: {TopicPartition: OffsetAndMetadata}
+            answer = answer.get(group_id) or {}
+        offsets = [{"topic": tp.topic, "partition": tp.partition, "offset": str(oam.offset)}
+                   for tp, oam in answer.items() if oam.offset is not None and oam.offset >= 0]
+        return {"offsets": sorted(offsets, key=lambda o: (o["topic"], o["partition"]))}
+
+    return _with_admin(cmd, run)
+
+
+# ---------------------------------------------------------------------------------------
+# Consumer sessions (PROTOCOL.md, "Consumer sessions"; driver_common runs them)
+
+def _record_out(m):
+    return {"topic": m.topic, "partition": m.partition, "offset": str(m.offset),
+            "key": decode(m.key), "value": decode(m.value), "headers": headers_in(m.headers),
+            "timestamp": str(m.timestamp)}
+
+
+def _offset_and_metadata(offset):
+    from kafka.structs import OffsetAndMetadata
+    # 2.0.2: (offset, metadata); 3.x adds leader_epoch (-1: unknown).
+    known = {"offset": offset, "metadata": "", "leader_epoch": -1}
+    return OffsetAndMetadata(**{f: known.get(f) for f in OffsetAndMetadata._fields})
+
+
+class _Member:
+    """One KafkaConsumer in a session; every method runs on the session's own thread."""
+
+    def __init__(self, consumer):
+        self.consumer = consumer
+
+    def poll(self, timeout_ms):
+        try:
+            batch = self.consumer.poll(timeout_ms=timeout_ms)
+        except Exception as e:
+            raise translate(e)
+        return [_record_out(m) for msgs in batch.values() for m in msgs]
+
+    def assignment(self):
+        return [(tp.topic, tp.partition) for tp in self.consumer.assignment()]
+
+    def commit(self, offsets):
+        from kafka.structs import TopicPartition
+        try:
+            self.consumer.commit(offsets={TopicPartition(t, p): _offset_and_metadata(o) for (t, p), o in offsets.items()})
+        except Exception as e:
+            raise translate(e)
+
+    def seek(self, topic, partition, offset):
+        from kafka.structs import TopicPartition
+        tp = TopicPartition(topic, partition)
+        if tp not in self.consumer.assignment():
+            raise DriverError("UNKNOWN", "seek: %s-%d is not assigned to this member (poll until it is)"
+                              % (topic, partition), "IllegalStateError")
+        try:
+            self.consumer.seek(tp, offset)
+        except Exception as e:
+            raise translate(e)
+
+    def close(self):
+        try:
+            self.consumer.close(autocommit=False)
+        except Exception as e:
+            raise translate(e)
+        finally:
+            dc.untrack(self.consumer)
+
+
+def consumer_open(cid, cmd):
+    OBS.reset()
+    extra = {
+        "group_id": cmd["group_id"],
+        "auto_offset_reset": "earliest" if cmd.get("from_beginning") else "latest",
+        "enable_auto_commit": False,
+        "session_timeout_ms": SESSION_TIMEOUT_MS,
+        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
+        "max_poll_interval_ms": MAX_POLL_INTERVAL_MS,
+    }
+    consumer = _open(KafkaConsumer, _config(cmd["conn"], KafkaConsumer, extra))
+    try:
+        consumer.subscribe(topics=list(cmd["topics"]))
+    except Exception as e:
+        _close(consumer, lambda c: c.close(autocommit=False))
+        raise translate(e)
+    # The session closes it (consumer_close, shutdown); not the generic exit path as well.
+    dc.untrack(consumer)
+    return {"handle": dc.open_session(_Member(consumer), "kafka-python")}
+
+
 if __name__ == "__main__":
-    dc.run("kafka-python", VERSION, CAPABILITIES, {
+    handlers = {
         "check_login": check_login,
         "create_topics": create_topics,
         "produce": produce,
         "consume": consume,
-    }, {"python": sys.version.split()[0]})
+    }
+    for op, handler, present in (("list_topics", list_topics, ADMIN_LIST_TOPICS),
+                                 ("describe_topics", describe_topics, ADMIN_DESCRIBE_TOPICS),
+                                 ("describe_topic_config", describe_topic_config, ADMIN_DESCRIBE_CONFIGS),
+                                 ("list_groups", list_groups, ADMIN_LIST_GROUPS and ADMIN_DESCRIBE_GROUPS),
+                                 ("describe_group", describe_group, ADMIN_LIST_GROUPS and ADMIN_DESCRIBE_GROUPS),
+                                 ("committed_offsets", committed_offsets, ADMIN_GROUP_OFFSETS),
+                                 ("consumer_open", consumer_open, HAS_SESSIONS)):
+        if present:
+            handlers[op] = handler
+    if HAS_SESSIONS:
+        handlers.update(dc.session_handlers(seek=HAS_SEEK))
+    dc.run("kafka-python", VERSION, CAPABILITIES, handlers, {"python": sys.version.split()[0]})

@@ -11,7 +11,7 @@ import type { StartedTarget } from '../../targets/types.js';
 import { isAlive } from '../../util/process.js';
 import { progress } from '../../util/progress.js';
 import { ensureDir, workDir } from '../../util/paths.js';
-import type { Connection } from '../types.js';
+import type { Capability, ConsumerSession, Connection, InRecord, TopicPartition } from '../types.js';
 import type { ExternalDriverHandle } from '../external/external-driver.js';
 import { pythonClientSpecs, startPythonDriver } from './python-driver.js';
 
@@ -40,6 +40,36 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     throw err;
   }
   return 'NO_ERROR';
+}
+
+const newTopic = (what: string) => `${target.topics.globalPrefix}py-${what}-${randomBytes(5).toString('hex')}`;
+const newGroup = (what: string) => `py-${what}-${randomBytes(5).toString('hex')}`;
+const partitionsOf = (assignment: TopicPartition[]) => assignment.map((a) => a.partition);
+
+/** The protocol's bound on one consumer_poll: timeout_ms + 5 s. */
+const POLL_MS = 1_000;
+const POLL_BOUND_MS = POLL_MS + 5_000;
+
+/** One bounded poll; also checks the driver answered within the protocol's bound. */
+async function timedPoll(session: ConsumerSession): Promise<{ records: InRecord[]; assignment: TopicPartition[]; ms: number }> {
+  const t0 = Date.now();
+  const r = await session.poll(POLL_MS);
+  const ms = Date.now() - t0;
+  expect(ms).toBeLessThan(POLL_BOUND_MS);
+  return { ...r, ms };
+}
+
+/** Polls until `done` holds (or `ms` passed); returns every record seen and the last assignment. */
+async function pollUntil(session: ConsumerSession, done: (seen: InRecord[], assignment: TopicPartition[]) => boolean, ms = 60_000) {
+  const seen: InRecord[] = [];
+  let assignment: TopicPartition[] = [];
+  const deadline = Date.now() + ms;
+  while (!done(seen, assignment) && Date.now() < deadline) {
+    const r = await timedPoll(session);
+    seen.push(...r.records);
+    assignment = r.assignment;
+  }
+  return { seen, assignment };
 }
 
 // kafka-python 3.0.12 receives the broker's SaslAuthenticate error (errno 58) only when the
@@ -115,6 +145,142 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
       });
     });
   }, 90_000);
+
+  const has = (...caps: Capability[]) => caps.every((c) => driver.capabilities.has(c));
+
+  it('announces only admin calls and session features it serves', () => {
+    const wanted: [Capability, keyof typeof driver][] = [
+      ['admin.listTopics', 'listTopics'], ['admin.describeTopics', 'describeTopics'],
+      ['admin.describeConfigs', 'describeTopicConfig'], ['admin.groups', 'listGroups'],
+      ['admin.groups', 'describeGroup'], ['admin.committedOffsets', 'committedOffsets'],
+      ['groups.session', 'openConsumer'],
+    ];
+    for (const [cap, method] of wanted) expect(typeof driver[method] === 'function').toBe(has(cap));
+    if (has('consumer.seek')) expect(has('groups.session')).toBe(true);
+    progress(`${spec.id}: capabilities`, [...driver.capabilities].join(' '));
+  });
+
+  it('admin: lists and describes a topic, its configuration, a group and its committed offsets', async (ctx) => {
+    const admin: Capability[] = ['admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets'];
+    if (!admin.some((c) => has(c))) ctx.skip();
+    const topic = newTopic('admin');
+    await driver.createTopics(conn(), [{ name: topic, partitions: 3 }]);
+    if (has('admin.listTopics')) expect(await driver.listTopics!(conn())).toContain(topic);
+    if (has('admin.describeTopics')) {
+      expect(await driver.describeTopics!(conn(), [topic])).toEqual([{ name: topic, partitions: 3 }]);
+      expect(await codeOf(driver.describeTopics!(conn(), [`${topic}-missing`]))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    }
+    if (has('admin.describeConfigs')) {
+      const configs = await driver.describeTopicConfig!(conn(), topic);
+      expect(configs).toHaveProperty(['cleanup.policy']);
+      expect(configs['cleanup.policy']).toBe('delete');
+      expect(await codeOf(driver.describeTopicConfig!(conn(), `${topic}-missing`))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    }
+    if (!has('admin.groups') && !has('admin.committedOffsets')) return;
+    const groupId = newGroup('admin');
+    await driver.produce(conn(), topic, [
+      { key: 'a', value: '1', partition: 0 }, { key: 'b', value: '2', partition: 2 }, { key: 'c', value: '3', partition: 2 },
+    ]);
+    await driver.consume(conn(), { topics: [topic], groupId, fromBeginning: true, count: 3, timeoutMs: 30_000, commit: 'sync' });
+    if (has('admin.groups')) {
+      expect(await driver.listGroups!(conn())).toContain(groupId);
+      // The consumer left on close: the broker keeps the group, without members.
+      expect(await driver.describeGroup!(conn(), groupId)).toEqual({ groupId, state: 'Empty', members: 0 });
+    }
+    if (has('admin.committedOffsets')) {
+      const offsets = await driver.committedOffsets!(conn(), groupId);
+      expect(offsets).toEqual(expect.arrayContaining([
+        { topic, partition: 0, offset: '1' }, { topic, partition: 2, offset: '2' },
+      ]));
+      expect(offsets.every((o) => o.topic === topic)).toBe(true);
+    }
+  }, 120_000);
+
+  it('a consumer session polls, commits, seeks back and closes', async (ctx) => {
+    if (!has('groups.session')) ctx.skip();
+    const topic = newTopic('session');
+    const groupId = newGroup('session');
+    await driver.createTopics(conn(), [{ name: topic, partitions: 2 }]);
+    const produced = await driver.produce(conn(), topic, [0, 1, 2, 3].map((i) => ({
+      key: `k${i}`, value: `v${i}`, headers: { n: String(i) }, partition: i % 2,
+    })));
+    expect(produced.map((p) => `${p.partition}:${p.offset}`)).toEqual(['0:0', '1:0', '0:1', '1:1']);
+
+    const session = await driver.openConsumer!(conn(), { topics: [topic], groupId, fromBeginning: true });
+    let closed = false;
+    try {
+      const first = await pollUntil(session, (seen, asg) => seen.length >= 4 && asg.length === 2);
+      expect(first.assignment).toEqual([{ topic, partition: 0 }, { topic, partition: 1 }]);
+      expect(first.seen.map((r) => `${r.partition}:${r.offset}:${r.key}`).sort()).toEqual(['0:0:k0', '0:1:k2', '1:0:k1', '1:1:k3']);
+      expect(first.seen.find((r) => r.key === 'k3')).toEqual({
+        topic, partition: 1, offset: '1', key: 'k3', value: 'v3', headers: { n: '3' }, timestamp: expect.stringMatching(/^\d+$/),
+      });
+
+      const committed = await session.commit();
+      expect(committed).toEqual([{ topic, partition: 0, offset: '2' }, { topic, partition: 1, offset: '2' }]);
+      if (has('admin.committedOffsets')) expect(await driver.committedOffsets!(conn(), groupId)).toEqual(committed);
+      if (has('admin.groups')) expect(await driver.describeGroup!(conn(), groupId)).toMatchObject({ state: 'Stable', members: 1 });
+
+      if (has('consumer.seek')) {
+        await session.seek(topic, 1, '0');
+        const again = await pollUntil(session, (seen) => seen.length >= 2, 30_000);
+        expect(again.seen.map((r) => `${r.partition}:${r.offset}:${r.key}`)).toEqual(['1:0:k1', '1:1:k3']);
+      }
+      await session.close();
+      closed = true;
+      if (has('admin.groups')) expect(await driver.describeGroup!(conn(), groupId)).toMatchObject({ state: 'Empty', members: 0 });
+      // Closing twice (an unknown handle) is not an error.
+      await session.close();
+    } finally {
+      if (!closed) await session.close().catch(() => undefined);
+    }
+  }, 150_000);
+
+  it('two members in two processes split two partitions; the survivor gets both back', async (ctx) => {
+    if (!has('groups.session')) ctx.skip();
+    const topic = newTopic('rebalance');
+    const groupId = newGroup('rebalance');
+    await driver.createTopics(conn(), [{ name: topic, partitions: 2 }]);
+    const other = await startPythonDriver(spec);
+    const sessions: ConsumerSession[] = [];
+    try {
+      const a = await driver.openConsumer!(conn(), { topics: [topic], groupId, fromBeginning: true });
+      sessions.push(a);
+      const alone = await pollUntil(a, (_seen, asg) => asg.length === 2);
+      expect(partitionsOf(alone.assignment)).toEqual([0, 1]);
+
+      const b = await other.openConsumer!(conn(), { topics: [topic], groupId, fromBeginning: true });
+      sessions.push(b);
+      // B's join waits for A to rejoin, and A does not poll yet: the poll still answers in time.
+      const lonely = await timedPoll(b);
+      progress(`${spec.id}: rebalance`, `B's first poll, A idle: ${lonely.ms} ms, assignment [${partitionsOf(lonely.assignment).join(',')}]`);
+
+      let pa: number[] = [];
+      let pb: number[] = [];
+      const t0 = Date.now();
+      while (Date.now() - t0 < 60_000) {
+        const [ra, rb] = await Promise.all([timedPoll(a), timedPoll(b)]);
+        pa = partitionsOf(ra.assignment);
+        pb = partitionsOf(rb.assignment);
+        if (pa.length === 1 && pb.length === 1 && pa[0] !== pb[0]) break;
+      }
+      progress(`${spec.id}: rebalance`, `split after ${Date.now() - t0} ms: A [${pa.join(',')}], B [${pb.join(',')}]`);
+      expect(pa).toHaveLength(1);
+      expect(pb).toHaveLength(1);
+      expect([...pa, ...pb].sort()).toEqual([0, 1]);
+      if (has('admin.groups')) expect((await driver.describeGroup!(conn(), groupId)).members).toBe(2);
+
+      await b.close();
+      sessions.pop();
+      const back = await pollUntil(a, (_seen, asg) => asg.length === 2);
+      expect(partitionsOf(back.assignment)).toEqual([0, 1]);
+      await a.close();
+      sessions.pop();
+    } finally {
+      for (const s of sessions) await s.close().catch(() => undefined);
+      await other.close();
+    }
+  }, 180_000);
 
   it('ends its process on close()', async () => {
     const pid = driver.pid;

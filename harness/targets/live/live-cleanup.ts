@@ -8,6 +8,9 @@ import type { TargetInfo } from '../types.js';
 
 export type CreatedKind = 'topic' | 'group';
 
+/** Where a run records its cleanup of the live endpoint (in the reports directory). */
+export const LIVE_CLEANUP_FILE = 'live-cleanup.json';
+
 export function recordCreated(file: string, kind: CreatedKind, name: string): void {
   appendFileSync(file, `${kind}\t${name}\n`);
 }

@@ -1,0 +1,83 @@
+// The nightly job against a "live" endpoint: an embedded reference Kafka reached only through
+// its own client.properties, as a remote endpoint would be. Two nightlies: both write the
+// reports, the second compares itself with the first, and each deletes what it created.
+// A wrong endpoint stops the job in seconds with one line and exit 2.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaJs } from '../clients/kafkajs/connection.js';
+import type { RunResults } from '../reporting/model.js';
+import { startKafkaBroker } from '../targets/kafka/kafka-target.js';
+import { writeSelfTestProperties } from '../targets/registry.js';
+import type { StartedTarget } from '../targets/types.js';
+import { projectRoot } from '../util/paths.js';
+
+const nightly = (args: string[], timeout = 6 * 60_000) => execa('node', ['bin/kop-conformance.mjs', 'nightly', ...args], {
+  cwd: projectRoot, reject: false, all: true, timeout, env: { npm_config_loglevel: 'error', KOPC_PROPERTIES: '' },
+});
+
+describe('nightly job', () => {
+  let target: StartedTarget | undefined;
+  let properties: string;
+  const reports = mkdtempSync(join(tmpdir(), 'kopc-nightly-'));
+  beforeAll(async () => {
+    target = await startKafkaBroker({ heap: '384m' });
+    properties = writeSelfTestProperties(target);
+  }, 180_000);
+  afterAll(async () => {
+    await target?.stop();
+  }, 60_000);
+
+  const slice = ['--clients', 'kafkajs,java-4.4.0', 'suites/topics/global-local.test.ts', 'suites/consumer-groups/commits.test.ts'];
+
+  it('runs twice against the endpoint: reports, a diff against the previous nightly, everything it created deleted', async () => {
+    const topicsBefore = await listTopics();
+    const first = await nightly(['--properties', properties, '--reports', reports, ...slice]);
+    expect(first.exitCode, first.all?.slice(-3000)).toBe(0);
+    expect(first.all).toContain('nightly: live target OK:');
+    expect(first.all).toContain('first nightly in this reports directory');
+    const second = await nightly(['--properties', properties, '--reports', reports, ...slice]);
+    expect(second.exitCode, second.all?.slice(-3000)).toBe(0);
+    expect(second.all).toMatch(/nightly: against the previous nightly \(.+\.json\):\nregressions: 0/);
+    expect(second.all).toMatch(/nightly: cleanup: deleted [1-9]\d* topic\(s\) and [1-9]\d* group\(s\) the run created; nothing left behind/);
+
+    const model = JSON.parse(readFileSync(join(reports, 'results-model.json'), 'utf8')) as RunResults;
+    expect(model.targets.map((t) => [t.id, t.state])).toEqual([['live', 'started']]);
+    expect(model.cells.filter((c) => c.status === 'pass').length).toBeGreaterThan(5);
+    expect(model.cells.every((c) => c.target === 'live')).toBe(true);
+    for (const f of ['index.html', 'summary.md', 'junit.xml', 'diff.txt', 'allure-report/index.html', 'live-cleanup.json']) {
+      expect(existsSync(join(reports, f)), f).toBe(true);
+    }
+    expect(readdirSync(join(reports, 'history')).length).toBe(2);
+    // Nothing the nightlies created is left on the endpoint.
+    const after = await listTopics();
+    expect(after.filter((t) => !topicsBefore.includes(t) && /^c8(globals|locals)\./.test(t))).toEqual([]);
+  }, 15 * 60_000);
+
+  it('a wrong endpoint or a missing configuration: one line, exit 2, in seconds', async () => {
+    const bad = join(reports, 'bad.properties');
+    writeFileSync(bad, readFileSync(properties, 'utf8').replace(/bootstrap\.servers=.*/, 'bootstrap.servers=127.0.0.1:1'));
+    const t0 = Date.now();
+    const r = await nightly(['--properties', bad, '--reports', join(reports, 'bad')], 60_000);
+    expect(r.exitCode).toBe(2);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^nightly: .*127\.0\.0\.1:1/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const none = await nightly(['--reports', join(reports, 'none')], 30_000);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain('nightly: no live endpoint configured');
+  }, 90_000);
+
+  async function listTopics(): Promise<string[]> {
+    const admin = kafkaJs(target!, { protocol: 'SASL_PLAINTEXT', principal: target!.principals[0]! }).admin();
+    await admin.connect();
+    try {
+      return await admin.listTopics();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+});

@@ -1,0 +1,69 @@
+// Sharding: two shards of a real conformance slice (each starting its own reference Kafka),
+// then `kop-conformance merge`, must give one set of reports holding every cell of both shards:
+// results model, matrix, JUnit, Allure. A merge with a shard missing fails fast and says which.
+import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import type { RunResults } from './model.js';
+import { parseShard, planMerge } from './shards.js';
+import { projectRoot } from '../util/paths.js';
+
+const cli = (args: string[], reports: string, timeout = 5 * 60_000) => execa('node', ['bin/kop-conformance.mjs', ...args], {
+  cwd: projectRoot, reject: false, all: true, timeout,
+  env: { KOPC_REPORTS_DIR: reports, KOPC_TARGETS: 'kafka', KOPC_CLIENTS: 'kafkajs', npm_config_loglevel: 'error' },
+});
+
+describe('sharded runs', () => {
+  it('parses i/n and refuses anything else in one line', () => {
+    expect(parseShard('2/3')).toEqual({ index: 2, count: 3 });
+    for (const bad of ['0/2', '3/2', '1', 'a/b', '1/0']) expect(() => parseShard(bad)).toThrow(/--shard must be i\/n/);
+  });
+
+  it('two shards merge into one report with every cell of both; a missing shard is named', async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'kopc-shards-'));
+    const files = ['suites/sasl-plain', 'suites/topics'];
+    const shards = [];
+    for (const i of [1, 2]) {
+      const r = await cli(['run', '--shard', `${i}/2`, ...files], reports);
+      shards.push(r);
+      expect(r.all, `shard ${i}`).toContain(`shard ${i}/2: results in`);
+    }
+    // Each shard ran a different, non-empty slice of the files.
+    const ran = shards.map((r) => new Set([...(r.all ?? '').matchAll(/(suites\/[\w/-]+\.test\.ts)/g)].map((m) => m[1])));
+    expect(ran[0]!.size).toBeGreaterThan(0);
+    expect(ran[1]!.size).toBeGreaterThan(0);
+    expect([...ran[0]!].filter((f) => ran[1]!.has(f))).toEqual([]);
+    expect(existsSync(join(reports, 'results-model.json')), 'a shard writes no merged reports').toBe(false);
+
+    const merged = await cli(['merge'], reports);
+    expect(merged.exitCode, merged.all).toBe(0);
+    const model = JSON.parse(readFileSync(join(reports, 'results-model.json'), 'utf8')) as RunResults;
+    expect(new Set(model.cells.map((c) => c.file))).toEqual(new Set([...ran[0]!, ...ran[1]!]));
+    expect(model.cells.length).toBeGreaterThan(5);
+    expect(model.cells.every((c) => c.status === 'pass'), JSON.stringify(model.cells.filter((c) => c.status !== 'pass'))).toBe(true);
+    expect(model.targets.map((t) => [t.id, t.state])).toEqual([['kafka', 'started']]);
+    // The run's window is the shards' own, not the merge's.
+    const metas = readdirSync(join(reports, 'shards', 'targets')).map((f) => JSON.parse(readFileSync(join(reports, 'shards', 'targets', f), 'utf8')) as { startedAt: string });
+    expect(model.startedAt).toBe(metas.map((m) => m.startedAt).sort()[0]);
+    // The other views hold the same cells.
+    const junit = readFileSync(join(reports, 'junit.xml'), 'utf8');
+    expect((junit.match(/<testcase /g) ?? []).length).toBe(model.cells.length);
+    expect(readFileSync(join(reports, 'index.html'), 'utf8')).toContain(model.cells[0]!.scenarioId);
+    const allure = readdirSync(join(reports, 'allure-results')).filter((f) => f.endsWith('-result.json'));
+    expect(allure.length).toBe(model.cells.length);
+    expect(existsSync(join(reports, 'allure-report', 'index.html'))).toBe(true);
+
+    // Shard 2 missing: a clear one-line error naming it, exit 2, within seconds.
+    const partial = mkdtempSync(join(tmpdir(), 'kopc-shards-partial-'));
+    mkdirSync(join(partial, 'blobs'));
+    copyFileSync(join(reports, 'shards', 'blobs', 'blob-1-2.json'), join(partial, 'blobs', 'blob-1-2.json'));
+    expect(() => planMerge(partial)).toThrow('shard results missing in');
+    const t0 = Date.now();
+    const bad = await cli(['merge', '--from', partial], reports, 30_000);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'))).toEqual([`merge: shard results missing in ${join(partial, 'blobs')}: blob-2-2.json`]);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 8 * 60_000);
+});
