@@ -32,7 +32,7 @@ def _version_string(v):
 VERSION = getattr(confluent_kafka, "__version__", None) or _version_string(confluent_kafka.version())
 LIBRDKAFKA = _version_string(confluent_kafka.libversion())
 # librdkafka (bundled in the wheel) has every codec; acks, idempotence and commit styles too.
-CAPABILITIES = ["headers", "admin.createTopics", "groups.commit", "produce.acks", "produce.idempotent",
+CAPABILITIES = ["headers", "admin.createTopics", "admin.deleteTopics", "groups.commit", "produce.acks", "produce.idempotent",
                 "compression.gzip", "compression.snappy", "compression.lz4", "compression.zstd",
                 "timestamps", "commit.async", "commit.auto"]
 
@@ -418,6 +418,22 @@ def _result(future, what, watcher):
         raise DriverError("TIMEOUT", "%s: no answer within %d s" % (what, REQUEST_TIMEOUT_S + 5), "TimeoutError")
 
 
+def delete_topics(cid, cmd):
+    """Deletes the topics; one that does not exist is not an error."""
+    names = [str(t) for t in cmd.get("topics") or []]
+    if not names:
+        return {}
+    admin, watcher, _md = _admin(cmd)
+    futures = admin.delete_topics(names, operation_timeout=REQUEST_TIMEOUT_S, request_timeout=REQUEST_TIMEOUT_S)
+    for name in names:
+        try:
+            _result(futures[name], "delete_topics %s" % name, watcher)
+        except DriverError as e:
+            if e.code != "UNKNOWN_TOPIC_OR_PARTITION":
+                raise
+    return {}
+
+
 def list_topics(cid, cmd):
     _admin_client, _watcher, md = _admin(cmd)
     return {"topics": sorted(name for name, t in md.topics.items() if t.error is None)}
@@ -590,6 +606,7 @@ if __name__ == "__main__":
     handlers = {
         "check_login": check_login,
         "create_topics": create_topics,
+        "delete_topics": delete_topics,
         "produce": produce,
         "consume": consume,
     }

@@ -59,7 +59,7 @@ from driver_common import DriverError, decode, encode, exception_chain, headers_
 VERSION = getattr(kafka, "__version__", "unknown")
 # Codecs other than gzip need optional packages (python-snappy, lz4, zstandard) the
 # requirements do not install; idempotence arrived in kafka-python 2.1.
-CAPABILITIES = ["headers", "admin.createTopics", "groups.commit", "produce.acks", "compression.gzip",
+CAPABILITIES = ["headers", "admin.createTopics", "admin.deleteTopics", "groups.commit", "produce.acks", "compression.gzip",
                 "timestamps", "commit.async", "commit.auto"]
 if "enable_idempotence" in KafkaProducer.DEFAULT_CONFIG:
     CAPABILITIES.append("produce.idempotent")
@@ -488,6 +488,24 @@ def _with_admin(cmd, fn):
         _close(admin)
 
 
+def delete_topics(cid, cmd):
+    """Deletes the topics; one that does not exist is not an error."""
+    names = [str(t) for t in cmd.get("topics") or []]
+
+    def run(admin):
+        for name in names:
+            try:
+                resp = admin.delete_topics([name], timeout_ms=30000)
+            except Errors.UnknownTopicOrPartitionError:
+                continue
+            for entry in getattr(resp, "topic_error_codes", None) or []:
+                code = entry[1]
+                if code not in (0, Errors.UnknownTopicOrPartitionError.errno):
+                    _raise_for(code, "delete_topics %s" % name)
+        return {}
+    return _with_admin(cmd, run)
+
+
 def list_topics(cid, cmd):
     return _with_admin(cmd, lambda admin: {"topics": sorted(getattr(admin, ADMIN_LIST_TOPICS)())})
 
@@ -685,6 +703,7 @@ if __name__ == "__main__":
     handlers = {
         "check_login": check_login,
         "create_topics": create_topics,
+        "delete_topics": delete_topics,
         "produce": produce,
         "consume": consume,
     }
