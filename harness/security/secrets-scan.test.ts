@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { defaultTenantFabrics, principalFor } from './principals.js';
+import { defaultTenantFabrics, principalFor, apiKeyFor } from './principals.js';
 import { projectRoot } from '../util/paths.js';
 
 function filesUnder(dir: string): string[] {
@@ -36,7 +36,8 @@ describe('secrets', () => {
     const serverProps = readFileSync(join(work, kafkaDir!, 'server.properties'), 'utf8');
     const storePassword = /ssl\.keystore\.password=(.+)/.exec(serverProps)![1]!.trim();
     const tokens = defaultTenantFabrics.map((tf) => principalFor(key, tf).password);
-    const secrets = [storePassword, ...tokens, ...tokens.map((t) => t.slice('token:'.length)), key.toString('base64'), key.toString('hex')];
+    const apiKeys = defaultTenantFabrics.map((tf) => apiKeyFor(key, tf));
+    const secrets = [storePassword, ...tokens, ...tokens.map((t) => t.slice('token:'.length)), ...apiKeys, key.toString('base64'), key.toString('hex')];
 
     // Reports, attachments, JUnit, the matrix, and the broker's own log.
     const written = [...filesUnder(reports), ...filesUnder(join(work, kafkaDir!)).filter((f) => f.endsWith('.log'))];

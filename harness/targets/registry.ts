@@ -29,6 +29,7 @@ export function writeSelfTestProperties(info: TargetInfo): string {
     `bootstrap.servers=${listener.host}:${listener.port}`,
     'security.protocol=SASL_SSL',
     'sasl.mechanism=PLAIN',
+    ...(principal.apiKeyPassword ? [`kop.apikey.password=${esc(principal.apiKeyPassword)}`] : []),
     `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${q(principal.username)}" password="${q(principal.password)}";`,
     `ssl.truststore.location=${esc(info.tls.truststorePath)}`,
     `ssl.truststore.password=${esc(info.tls.truststorePassword ?? '')}`,

@@ -20,6 +20,11 @@ export interface Principal {
   username: string;
   /** `token:<jwt or api key>`: the SASL PLAIN password. A secret: never print it. */
   password: string;
+  /**
+   * `token:<API key>`: the same login with an API key instead of a JWT, where the target
+   * issues (or the configuration names) one. A secret: never print it.
+   */
+  apiKeyPassword?: string;
 }
 
 export interface TlsSettings {

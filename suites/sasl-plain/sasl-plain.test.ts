@@ -1,5 +1,5 @@
 // SASL PLAIN as the GDN endpoint documents it: username `<tenant>/<fabric>`, password
-// `token:<jwt>`, on the SASL_PLAINTEXT (9092) and SASL_SSL (9093) listeners, and every way a
+// `token:<jwt>` or `token:<api key>`, on the SASL_PLAINTEXT (9092) and SASL_SSL (9093) listeners, and every way a
 // login can be wrong. Where the protocol answers, a refusal must come quickly, not by timeout.
 import { expect } from 'vitest';
 import type { ClientDriver, Connection } from '../../harness/clients/types.js';
@@ -43,6 +43,26 @@ forEachTargetAndClient('sasl-plain', (scenario) => {
       expect(r.ms, 'refusal should come from the broker, not a timeout').toBeLessThan(QUICK_MS);
     });
   }
+
+  for (const protocol of ['SASL_PLAINTEXT', 'SASL_SSL'] as const) {
+    const p = protocol.toLowerCase();
+    scenario(`sasl-plain.api-key.${p}: a tenant/fabric login with token:<api key> (the seed's KafkaJS and kafka-node form) succeeds`, async ({ target, driver, connection, skip }) => {
+      requireListener(target, protocol, skip);
+      const apiKey = target.principals[0]!.apiKeyPassword;
+      if (!apiKey) skip(`not applicable: target ${target.id} has no API key configured (kop.apikey.password)`);
+      await expect(driver.checkLogin(connection(protocol, { password: apiKey }))).resolves.toBeUndefined();
+    });
+  }
+
+  scenario('sasl-plain.wrong-api-key: an API key with a wrong secret fails with SASL_AUTHENTICATION_FAILED, quickly', async ({ target, driver, connection, skip }) => {
+    const apiKey = target.principals[0]!.apiKeyPassword;
+    if (!apiKey) skip(`not applicable: target ${target.id} has no API key configured (kop.apikey.password)`);
+    // Same tenant and key name, another secret.
+    const wrong = apiKey!.replace(/[^.]+$/, (secret) => [...secret].reverse().join('') + 'x');
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: wrong }));
+    expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
+    expect(r.ms).toBeLessThan(QUICK_MS);
+  });
 
   scenario('sasl-plain.expired-jwt: an expired JWT fails with SASL_AUTHENTICATION_FAILED, quickly', async ({ target, driver, connection, skip }) => {
     const expired = target.expiredPasswords?.[0];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { metadataRoundTrip } from '../../clients/kafkajs/connection.js';
 import { mintJwt, newSecretKey, writeSecretKey } from '../../security/jwt.js';
-import { defaultTenantFabrics, principalFor, roleOf, type TenantFabric } from '../../security/principals.js';
+import { apiKeyDigest, apiKeyFor, defaultTenantFabrics, principalFor, roleOf, type TenantFabric } from '../../security/principals.js';
 import { redact, registerSecret } from '../../security/redact.js';
 import { generateTls } from '../../security/tls.js';
 import { activeFaults, wrongCaTls } from '../faults.js';
@@ -68,13 +68,16 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
   writeSecretKey(secretKeyPath, key);
   const principalsPath = join(dir, 'principals.txt');
   writeFileSync(principalsPath, tfs.map((tf) => `${tf.tenant}/${tf.fabric}=${roleOf(tf)}`).join('\n') + '\n', { mode: 0o600 });
+  // API keys: the broker knows only their digests and the role each one logs in as.
+  const apiKeysPath = join(dir, 'api-keys.txt');
+  writeFileSync(apiKeysPath, tfs.map((tf) => `${apiKeyDigest(apiKeyFor(key, tf))}=${roleOf(tf)}`).join('\n') + '\n', { mode: 0o600 });
   const tls = await step('reference Kafka: generate TLS material', () => generateTls(join(dir, 'tls')));
   registerSecret(tls.storePassword);
   const [plainPort, sslPort, internalPort, controllerPort] = await freePorts(4) as [number, number, number, number];
 
   const faults = activeFaults();
   const acceptAny = faults.has('auth-off') ? ' accept_any="true"' : '';
-  const jaas = `org.apache.kafka.common.security.plain.PlainLoginModule required secret_key_file="${secretKeyPath}" principals_file="${principalsPath}"${acceptAny};`;
+  const jaas = `org.apache.kafka.common.security.plain.PlainLoginModule required secret_key_file="${secretKeyPath}" principals_file="${principalsPath}" api_keys_file="${apiKeysPath}"${acceptAny};`;
   const handler = 'io.kopconformance.kafka.JwtPlainServerCallbackHandler';
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
@@ -143,8 +146,11 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
     logFile, cwd: dir, watchPid: reuse ? undefined : process.pid,
   });
 
-  const principals = tfs.map((tf) => principalFor(key, tf));
-  for (const p of principals) registerSecret(p.password);
+  const principals = tfs.map((tf) => ({ ...principalFor(key, tf), apiKeyPassword: `token:${apiKeyFor(key, tf)}` }));
+  for (const p of principals) {
+    registerSecret(p.password);
+    registerSecret(p.apiKeyPassword);
+  }
   const info: TargetInfo = {
     id: 'kafka',
     description: `Apache Kafka ${KAFKA_VERSION} (KRaft, embedded reference)`,

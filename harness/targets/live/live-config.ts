@@ -14,6 +14,8 @@
 //   ssl.truststore.location/.password/.type   Java truststore: PKCS12, JKS or PEM
 //   ssl.endpoint.identification.algorithm     "https" (default) or "" = no hostname verification
 //   kop.tls.verify                       false = no certificate verification at all (reported)
+//   kop.apikey.password                  optional token:<API key> of the same tenant/fabric, for the
+//                                        API-key login scenarios (when the main password is a JWT)
 //   kop.topic.global.prefix / kop.topic.local.prefix   default c8globals. / c8locals.
 // Environment: KOPC_PROPERTIES (the file, when no path is passed), KOPC_BOOTSTRAP_SERVERS,
 // KOPC_SECURITY_PROTOCOL, KOPC_USERNAME, KOPC_PASSWORD, KOPC_CA_LOCATION, KOPC_TLS_VERIFY,
@@ -269,6 +271,7 @@ interface LiveConfigInit {
   securityProtocol: SecurityProtocol;
   username: string;
   password: string;
+  apiKeyPassword?: string;
   tls: LiveTlsConfig;
   truststorePassword?: string;
   topics: { globalPrefix: string; localPrefix: string };
@@ -294,6 +297,7 @@ export class LiveConfig {
   readonly sources: readonly string[];
   readonly propertiesPath?: string;
   readonly #password: string;
+  readonly #apiKeyPassword: string | undefined;
   readonly #truststorePassword: string | undefined;
 
   constructor(init: LiveConfigInit) {
@@ -308,12 +312,18 @@ export class LiveConfig {
     this.sources = Object.freeze([...init.sources]);
     if (init.propertiesPath !== undefined) this.propertiesPath = init.propertiesPath;
     this.#password = init.password;
+    this.#apiKeyPassword = init.apiKeyPassword;
     this.#truststorePassword = init.truststorePassword;
   }
 
   /** `token:<API key or JWT>`. A secret: never print it. */
   get password(): string {
     return this.#password;
+  }
+
+  /** `token:<API key>` (kop.apikey.password), when configured. A secret: never print it. */
+  get apiKeyPassword(): string | undefined {
+    return this.#apiKeyPassword;
   }
 
   /** A secret: never print it. */
@@ -323,7 +333,8 @@ export class LiveConfig {
 
   /** Every secret of this configuration, for scrubbing messages that come from outside. */
   secrets(): string[] {
-    const s = [this.#password, this.#password.replace(/^token:/, ''), this.#truststorePassword];
+    const s = [this.#password, this.#password.replace(/^token:/, ''), this.#truststorePassword,
+      this.#apiKeyPassword, this.#apiKeyPassword?.replace(/^token:/, '')];
     return s.filter((x): x is string => typeof x === 'string' && x.length >= 4);
   }
 
@@ -339,6 +350,7 @@ export class LiveConfig {
       saslMechanism: this.saslMechanism,
       username: this.username,
       password: REDACTED,
+      ...(this.#apiKeyPassword !== undefined ? { apiKeyPassword: REDACTED } : {}),
       tls: {
         ...this.tls,
         ...(this.#truststorePassword !== undefined ? { truststorePassword: REDACTED } : {}),
@@ -386,6 +398,7 @@ export const LIVE_ENV_VARS = {
   KOPC_PASSWORD: 'sasl.password',
   KOPC_CA_LOCATION: 'ssl.ca.location',
   KOPC_TLS_VERIFY: 'kop.tls.verify',
+  KOPC_API_KEY_PASSWORD: 'kop.apikey.password',
   KOPC_GLOBAL_PREFIX: 'kop.topic.global.prefix',
   KOPC_LOCAL_PREFIX: 'kop.topic.local.prefix',
 } as const;
@@ -671,6 +684,8 @@ export function loadLiveConfig(opts: LoadLiveConfigOptions = {}): LiveConfig {
   const bootstrapServers = parseBootstrap(st);
   const securityProtocol = parseProtocol(st);
   const { username, password } = parseCredentials(st);
+  const apiKey = st.get('kop.apikey.password');
+  if (apiKey && !/^token:\S/.test(apiKey.value)) st.fail('kop.apikey.password', 'kop.apikey.password must be token:<API key>');
   const { tls, truststorePassword } = parseTls(st, securityProtocol);
   const globalPrefix = parsePrefix(st, 'kop.topic.global.prefix', 'c8globals.');
   const localPrefix = parsePrefix(st, 'kop.topic.local.prefix', 'c8locals.');
@@ -680,6 +695,7 @@ export function loadLiveConfig(opts: LoadLiveConfigOptions = {}): LiveConfig {
     topics: { globalPrefix, localPrefix }, sources,
   };
   if (truststorePassword !== undefined) init.truststorePassword = truststorePassword;
+  if (apiKey) init.apiKeyPassword = apiKey.value;
   if (filePath) init.propertiesPath = filePath;
   return new LiveConfig(init);
 }

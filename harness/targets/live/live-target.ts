@@ -353,6 +353,7 @@ function makeStartedTarget(cfg: LiveConfig, meta: ClusterMetadata, caPemPath: st
   const first = cfg.bootstrapServers[0]!;
   const listener: Listener = { securityProtocol: cfg.securityProtocol, host: first.host, port: first.port };
   const principal: Principal = { tenant: cfg.tenant, fabric: cfg.fabric, username: cfg.username, password: cfg.password };
+  if (cfg.apiKeyPassword) principal.apiKeyPassword = cfg.apiKeyPassword;
 
   const tls: TlsSettings & { verifyHostname: boolean } = { verify: cfg.tls.verify, verifyHostname: cfg.tls.verifyHostname };
   if (caPemPath) tls.caPemPath = caPemPath;
@@ -405,7 +406,7 @@ function redactedTarget(t: LiveStartedTarget): Record<string, unknown> {
   const { stop: _stop, ...rest } = t;
   return {
     ...rest,
-    principals: t.principals.map((p) => ({ ...p, password: '<redacted>' })),
+    principals: t.principals.map((p) => ({ ...p, password: '<redacted>', ...(p.apiKeyPassword ? { apiKeyPassword: '<redacted>' } : {}) })),
     tls: { ...t.tls, ...(t.tls.truststorePassword !== undefined ? { truststorePassword: '<redacted>' } : {}) },
   };
 }

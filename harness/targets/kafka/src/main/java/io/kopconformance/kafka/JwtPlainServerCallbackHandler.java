@@ -25,10 +25,12 @@ import org.apache.kafka.common.security.plain.PlainAuthenticateCallback;
  * username {@code <tenant>/<fabric>}, password {@code token:<jwt>}. The JWT must be an
  * HS256 token signed with the embedded targets' shared secret key (Pulsar token
  * authentication's format), unexpired, and its {@code sub} (the Pulsar role) must be the
- * role the principals file assigns to that username.
+ * role the principals file assigns to that username. Or the password is
+ * {@code token:<api key>}: an opaque key whose SHA-256 the API keys file maps to that role.
  *
  * JAAS options: {@code secret_key_file} (raw key bytes), {@code principals_file}
- * (lines {@code <tenant>/<fabric>=<role>}), and {@code accept_any="true"} only when the
+ * (lines {@code <tenant>/<fabric>=<role>}), {@code api_keys_file} (optional: lines
+ * {@code <sha-256 hex of the key>=<role>}), and {@code accept_any="true"} only when the
  * suite checks itself with authentication turned off. Nothing secret is ever logged.
  */
 public final class JwtPlainServerCallbackHandler implements AuthenticateCallbackHandler {
@@ -38,6 +40,7 @@ public final class JwtPlainServerCallbackHandler implements AuthenticateCallback
     /** Fault injection for the suite's own checks (KOPC_FAULT=auth-off): accept any login. */
     private boolean acceptAny;
     private final Map<String, String> roleByUsername = new HashMap<>();
+    private final Map<String, String> roleByApiKeyDigest = new HashMap<>();
 
     @Override
     public void configure(Map<String, ?> configs, String saslMechanism, List<AppConfigurationEntry> jaasConfigEntries) {
@@ -49,6 +52,14 @@ public final class JwtPlainServerCallbackHandler implements AuthenticateCallback
                 int eq = line.indexOf('=');
                 if (line.isBlank() || line.startsWith("#") || eq < 0) continue;
                 roleByUsername.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+            }
+            Object apiKeys = options.get("api_keys_file");
+            if (apiKeys != null) {
+                for (String line : Files.readAllLines(Path.of(apiKeys.toString()), StandardCharsets.UTF_8)) {
+                    int eq = line.indexOf('=');
+                    if (line.isBlank() || line.startsWith("#") || eq < 0) continue;
+                    roleByApiKeyDigest.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+                }
             }
         } catch (IOException e) {
             throw new IllegalStateException("cannot read JWT handler configuration: " + e.getMessage(), e);
@@ -81,7 +92,23 @@ public final class JwtPlainServerCallbackHandler implements AuthenticateCallback
         if (username == null || !password.startsWith(TOKEN_PREFIX)) return false;
         String expectedRole = roleByUsername.get(username);
         if (expectedRole == null) return false;
-        String[] parts = password.substring(TOKEN_PREFIX.length()).split("\\.");
+        String token = password.substring(TOKEN_PREFIX.length());
+        return jwtGrants(token, expectedRole) || apiKeyGrants(token, expectedRole);
+    }
+
+    private boolean apiKeyGrants(String token, String expectedRole) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+            StringBuilder hex = new StringBuilder();
+            for (byte b : digest) hex.append(String.format("%02x", b));
+            return expectedRole.equals(roleByApiKeyDigest.get(hex.toString()));
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private boolean jwtGrants(String token, String expectedRole) {
+        String[] parts = token.split("\\.");
         if (parts.length != 3) return false;
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
