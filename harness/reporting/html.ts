@@ -28,7 +28,13 @@ export function renderHtml(run: RunResults): string {
     const pairs = all.filter((c) => c.client.includes('→'));
     const info = run.targets.find((x) => x.id === t);
     const clients = [...new Map(single.map((c) => [c.client, c.clientVersion ?? ''])).entries()];
-    const scenarios = [...new Set(single.map((c) => c.scenarioId))];
+    // Rows grouped by family (families and scenarios in the order they first ran): parallel
+    // workers interleave families, a reader looks for one family's rows together.
+    const familyOf = new Map(single.map((c) => [c.scenarioId, c.family]));
+    const families = [...new Set(single.map((c) => c.family))];
+    const scenarios = [...new Set(single.map((c) => c.scenarioId))]
+      .map((id, i) => ({ id, i, f: families.indexOf(familyOf.get(id)!) }))
+      .sort((a, b) => a.f - b.f || a.i - b.i).map((x) => x.id);
     const rows = scenarios.map((s) => `<tr><th scope="row">${esc(s)}</th>${clients.map(([client]) =>
       cellTd(single.find((x) => x.scenarioId === s && x.client === client))).join('')}</tr>`).join('\n');
     const main = single.length ? `<table class="matrix" data-target="${esc(t)}"><thead><tr><th>scenario</th>${clients.map(([c, v]) => `<th>${esc(c)}<br><small>${esc(v)}</small></th>`).join('')}</tr></thead>
