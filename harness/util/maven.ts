@@ -19,6 +19,59 @@ function hashTree(root: string, h = createHash('sha256'), base = root): ReturnTy
   return h;
 }
 
+export interface MavenRun {
+  /** Names the run in progress lines and errors. */
+  label: string;
+  pom: string;
+  goals: string[];
+  /** Passed as -Dk=v. */
+  props?: Record<string, string>;
+  timeoutMs?: number;
+  /** The progress line shown every 5 s (default: artifacts fetched so far). */
+  tick?: (elapsedS: number, downloads: number) => string;
+}
+
+/**
+ * Runs Maven once, the suite's way: batch mode, KOPC_MAVEN_REPO as the local repository, a
+ * progress line every 5 s, and on failure an error with Maven's ERROR lines.
+ */
+export async function runMaven(run: MavenRun): Promise<void> {
+  const t0 = Date.now();
+  const child = execa('mvn', ['-B', '-f', run.pom,
+    ...Object.entries(run.props ?? {}).map(([k, v]) => `-D${k}=${v}`),
+    ...(process.env.KOPC_MAVEN_REPO ? [`-Dmaven.repo.local=${process.env.KOPC_MAVEN_REPO}`] : []),
+    ...run.goals], {
+    stdin: 'ignore', all: true, timeout: run.timeoutMs ?? 20 * 60_000, reject: false,
+    env: { ...process.env, MAVEN_OPTS: process.env.MAVEN_OPTS ?? '-Xmx512m' },
+  });
+  let downloads = 0;
+  const lines: string[] = [];
+  let buf = '';
+  child.all?.setEncoding('utf8');
+  child.all?.on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push(line);
+      if (lines.length > 200) lines.shift();
+      if (/Downloaded from/.test(line)) downloads++;
+    }
+  });
+  const tick = run.tick ?? ((s, n) => `${n} artifacts fetched so far, ${s} s`);
+  const ticker = setInterval(() => progress(run.label, tick(Math.round((Date.now() - t0) / 1000), downloads)), 5000);
+  try {
+    const r = await child;
+    if (r.exitCode !== 0) {
+      const errs = lines.filter((l) => l.includes('ERROR')).slice(0, 6).join('\n');
+      throw new Error(`${run.label}: mvn ${run.goals.join(' ')} failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}):\n${errs}`);
+    }
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
 export interface MavenBuild {
   /** Directory with every runtime dependency jar (and the module's own jar, if it has sources). */
   libDir: string;
@@ -41,39 +94,10 @@ export async function mavenBuild(name: string, moduleDir: string, opts: { props?
   if (!existsSync(stamp)) {
     progress(`maven ${name}`, 'resolving and building (first run downloads from Maven Central; later runs use the cache)');
     const t0 = Date.now();
-    const child = execa('mvn', ['-B', '-f', join(moduleDir, 'pom.xml'),
-      `-Dkopc.buildDir=${join(outDir, 'build')}`, `-Dkopc.libDir=${libDir}`,
-      ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
-      ...(process.env.KOPC_MAVEN_REPO ? [`-Dmaven.repo.local=${process.env.KOPC_MAVEN_REPO}`] : []),
-      'package', 'dependency:copy-dependencies'], {
-      stdin: 'ignore', all: true, timeout: timeoutMs, reject: false,
-      env: { ...process.env, MAVEN_OPTS: process.env.MAVEN_OPTS ?? '-Xmx512m' },
+    await runMaven({
+      label: `maven ${name}`, pom: join(moduleDir, 'pom.xml'), goals: ['package', 'dependency:copy-dependencies'], timeoutMs,
+      props: { 'kopc.buildDir': join(outDir, 'build'), 'kopc.libDir': libDir, ...props },
     });
-    let downloads = 0;
-    let lastShown = 0;
-    const lines: string[] = [];
-    child.all?.setEncoding('utf8');
-    let buf = '';
-    child.all?.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        if (lines.length > 200) lines.shift();
-        if (/Downloaded from/.test(line)) downloads++;
-        if (Date.now() - lastShown > 5000) {
-          lastShown = Date.now();
-          progress(`maven ${name}`, `${downloads} artifacts fetched so far, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-        }
-      }
-    });
-    const r = await child;
-    if (r.exitCode !== 0) {
-      const errs = lines.filter((l) => l.includes('ERROR')).slice(0, 6).join('\n');
-      throw new Error(`maven build of ${name} failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}):\n${errs}`);
-    }
     writeFileSync(stamp, new Date().toISOString());
     progress(`maven ${name}`, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }

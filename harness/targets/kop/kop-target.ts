@@ -11,12 +11,12 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { metadataRoundTrip } from '../../clients/kafkajs/connection.js';
 import { mintJwt, newSecretKey, writeSecretKey } from '../../security/jwt.js';
 import { defaultTenantFabrics, principalFor, roleOf, type TenantFabric } from '../../security/principals.js';
 import { registerSecret } from '../../security/redact.js';
 import { generateTls, type TlsMaterial } from '../../security/tls.js';
+import { runMaven } from '../../util/maven.js';
 import { cacheDir, ensureDir, workDir } from '../../util/paths.js';
 import { freePorts } from '../../util/ports.js';
 import { isAlive, killGroup, readTail, startGuarded } from '../../util/process.js';
@@ -142,38 +142,15 @@ function dirBytes(dir: string): number {
   return total;
 }
 
-/** Runs one pom execution (`goal@id`), showing progress; `watchDir` is where Maven downloads to. */
-async function runPom(label: string, goal: string, libDir: string, watchDir?: string, expectBytes?: number):
-Promise<void> {
+/** Runs the KoP pom's named execution `goal` into `libDir`; progress counts the bytes arriving in `watchDir`. */
+async function runPom(label: string, goal: string, libDir: string, watchDir?: string, expectBytes?: number): Promise<void> {
   const t0 = Date.now();
-  const lines: string[] = [];
-  const child = execa('mvn', ['-B', '-f', KOP_POM_PATH, `-Dkopc.libDir=${libDir}`,
-    `-Dkopc.buildDir=${join(libDir, '.build')}`,
-    ...(process.env.KOPC_MAVEN_REPO ? [`-Dmaven.repo.local=${process.env.KOPC_MAVEN_REPO}`] : []), goal], {
-    stdin: 'ignore', all: true, reject: false, timeout: 30 * 60_000,
-    env: { ...process.env, MAVEN_OPTS: process.env.MAVEN_OPTS ?? '-Xmx512m' },
+  const mb = (b: number) => (b / 1e6).toFixed(0);
+  await runMaven({
+    label, pom: KOP_POM_PATH, goals: [goal], timeoutMs: 30 * 60_000,
+    props: { 'kopc.libDir': libDir, 'kopc.buildDir': join(libDir, '.build') },
+    ...(watchDir ? { tick: (s: number) => `${mb(dirBytes(watchDir))} MB${expectBytes ? ` of ~${mb(expectBytes)} MB` : ''} in Maven's cache after ${s} s` } : {}),
   });
-  child.all?.setEncoding('utf8');
-  child.all?.on('data', (chunk: string) => {
-    for (const l of chunk.split('\n')) if (l.trim()) { lines.push(l); if (lines.length > 200) lines.shift(); }
-  });
-  const ticker = setInterval(() => {
-    const s = ((Date.now() - t0) / 1000).toFixed(0);
-    const got = watchDir ? dirBytes(watchDir) : 0;
-    const mb = (b: number) => (b / 1e6).toFixed(0);
-    progress(label, watchDir
-      ? `${mb(got)} MB${expectBytes ? ` of ~${mb(expectBytes)} MB` : ''} in Maven's cache after ${s} s`
-      : `${s} s`);
-  }, 5000);
-  try {
-    const r = await child;
-    if (r.exitCode !== 0) {
-      const errs = lines.filter((l) => l.includes('ERROR')).slice(0, 4).join('\n');
-      throw new Error(`${label}: mvn ${goal} failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}):\n${errs}`);
-    }
-  } finally {
-    clearInterval(ticker);
-  }
   progress(label, `done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
