@@ -2,14 +2,12 @@
 // (Allure 2 from Maven Central) from allure-vitest style results, rendered by headless Chromium.
 // It must show the tests and make no network call (Allure's analytics tag is stripped).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium } from './browser.js';
 import { buildAllureSingleFile } from './allure-html.js';
-
-const CHROMIUM = process.env.KOPC_CHROMIUM ?? '/usr/bin/chromium';
 
 function result(name: string, status: 'passed' | 'failed' | 'skipped', client: string): Record<string, unknown> {
   const now = Date.now();
@@ -24,7 +22,8 @@ function result(name: string, status: 'passed' | 'failed' | 'skipped', client: s
 
 describe('Allure single-file report', () => {
   it('renders the results offline: test names visible, zero network requests', async (ctx) => {
-    if (!existsSync(CHROMIUM)) ctx.skip(`not run: chromium not installed at ${CHROMIUM} (apt-get install chromium)`);
+    const missing = chromiumMissing();
+    if (missing) ctx.skip(missing);
     const dir = mkdtempSync(join(tmpdir(), 'kopc-allure-'));
     const results = join(dir, 'allure-results');
     mkdirSync(results);
@@ -34,10 +33,7 @@ describe('Allure single-file report', () => {
     const html = readFileSync(page, 'utf8');
     expect(html).not.toMatch(/googletagmanager|google-analytics|gtag\(/);
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       const requests: string[] = [];

@@ -1,14 +1,12 @@
 // The matrix page as a person sees it: rendered by headless Chromium (Debian's package,
 // driven by playwright-core), with the right number of cells per status and no network call.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium } from './browser.js';
 import { renderHtml } from './html.js';
 import type { CellResult, CellStatus, RunResults } from './model.js';
-
-const CHROMIUM = process.env.KOPC_CHROMIUM ?? '/usr/bin/chromium';
 
 function cell(target: string, client: string, scenarioId: string, status: CellStatus): CellResult {
   return {
@@ -20,7 +18,8 @@ function cell(target: string, client: string, scenarioId: string, status: CellSt
 
 describe('compatibility matrix page', () => {
   it('renders one table per target with the right number of cells per status, offline', async (ctx) => {
-    if (!existsSync(CHROMIUM)) ctx.skip(`not run: chromium not installed at ${CHROMIUM} (apt-get install chromium)`);
+    const missing = chromiumMissing();
+    if (missing) ctx.skip(missing);
     const statuses: CellStatus[] = ['pass', 'fail', 'known-failure', 'unexpected-pass', 'not-applicable', 'not-run', 'flaky'];
     const cells: CellResult[] = [];
     for (const target of ['kafka', 'kop']) {
@@ -38,10 +37,7 @@ describe('compatibility matrix page', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'kopc-matrix-')), 'index.html');
     writeFileSync(file, renderHtml(run));
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const requests: string[] = [];
