@@ -1,17 +1,25 @@
 // The main job: the full conformance run (every selected target × client × scenario),
 // writing the reports under reports/. Exit code: 0 all cells pass or are explained
 // (not run / not applicable), 1 a cell failed, 2 bad usage.
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { selectedClients } from '../clients/registry.js';
 import { finishReports } from '../reporting/finish.js';
+import { selectedTargetIds } from '../targets/slots.js';
 import { parseShard, shardDirs, writeShardMeta, type Shard } from '../reporting/shards.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
 
-const USAGE = `usage: npm run conformance [-- [--targets kop,kafka,live,container] [--clients kafkajs] [--shard i/n] [vitest args…]]
+const USAGE = `usage: npm run conformance [-- [--targets kop,kafka,live,container] [--clients kafkajs,java-2.8.0]
+                                         [--family ssl,admin] [--scenario sasl-plain.expired-jwt]
+                                         [--shard i/n] [vitest args…]]
 
 Runs the conformance scenarios against the selected targets (default: all) and writes
 reports/index.html (compatibility matrix), reports/allure-report/index.html (Allure, one
 offline file), reports/junit.xml and reports/results-model.json.
+
+--family runs only those scenario families (the folders of suites/); --scenario only the
+scenarios with that id (or id prefix), for every selected target × client.
 
 --shard i/n runs the i-th of n slices of the scenario files (vitest sharding) on this machine,
 with its own embedded brokers, and writes reports/shards/ instead of the reports; copy every
@@ -25,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const rest: string[] = [];
   let shard: Shard | undefined;
+  const families: string[] = [];
+  const scenarioIds: string[] = [];
   const shardRoot = join(reportsDir, 'shards');
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -41,15 +51,32 @@ async function main(argv: string[]): Promise<number> {
       }
       continue;
     }
-    if (a === '--targets' || a === '--clients') {
+    if (['--targets', '--clients', '--family', '--scenario'].includes(a)) {
       const v = argv[++i];
       if (!v) {
         console.error(`${a} needs a value\n\n${USAGE}`);
         return 2;
       }
-      env[a === '--targets' ? 'KOPC_TARGETS' : 'KOPC_CLIENTS'] = v;
+      if (a === '--targets') env.KOPC_TARGETS = v;
+      else if (a === '--clients') env.KOPC_CLIENTS = v;
+      else if (a === '--family') families.push(...v.split(',').map((f) => f.trim()).filter(Boolean));
+      else scenarioIds.push(v.trim());
     } else rest.push(a);
   }
+  // Bad selections fail here, in one line, before any broker starts.
+  try {
+    selectedTargetIds(env);
+    selectedClients(env);
+    const known = readdirSync(join(projectRoot, 'suites'), { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'expectations').map((d) => d.name);
+    const unknown = families.filter((f) => !known.includes(f));
+    if (unknown.length) throw new Error(`--family: unknown family ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  rest.push(...families.map((f) => `suites/${f}/`));
+  // Scenario names start with their id and a colon: match the id (or a prefix of ids) there.
+  if (scenarioIds.length) rest.push('-t', `^(.* )?(${scenarioIds.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})[^ ]*:`);
   if (shard) {
     const blobs = shardDirs(shardRoot).blobs;
     rest.push(`--shard=${shard.index}/${shard.count}`, '--reporter=default', '--reporter=blob', `--outputFile.blob=${join(blobs, `blob-${shard.index}-${shard.count}.json`)}`);

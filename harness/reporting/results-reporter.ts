@@ -37,6 +37,9 @@ export default class ResultsReporter implements Reporter {
     const kopc = meta.kopc;
     if (!kopc) return;
     const result = testCase.result();
+    // Not selected (a -t or --scenario filter): not a cell of this run. A test that ran and
+    // skipped itself carries its reason as the note and stays.
+    if (result.state === 'skipped' && !result.note && testCase.options.mode === 'skip') return;
     const diag = testCase.diagnostic();
     const colon = testCase.name.indexOf(':');
     const scenarioId = colon > 0 ? testCase.name.slice(0, colon) : testCase.name;

@@ -1,6 +1,9 @@
 // KafkaJS 2.2.4, in process, used the way the seed shows it.
 import { createRequire } from 'node:module';
-import { CompressionTypes, ConfigResourceTypes, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
+import { CompressionTypes, type ConfigResourceTypes, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
+
+// ConfigResourceTypes.TOPIC. (The enum is not a named export Node's ESM loader sees in KafkaJS's CommonJS build.)
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../errors/canonical.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
 import { bufferedSession, nextOffsets } from '../sessions.js';
@@ -210,7 +213,7 @@ export function createKafkaJsDriver(): ClientDriver {
       return topics.map((name) => ({ name, partitions: meta.topics.find((t) => t.name === name)?.partitions.length ?? 0 }));
     }),
     describeTopicConfig: (conn, topic) => withAdmin(conn, 'describeConfigs', async (a) => {
-      const r = await a.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+      const r = await a.describeConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic }], includeSynonyms: false });
       return Object.fromEntries((r.resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue ?? null]));
     }),
     listGroups: (conn) => withAdmin(conn, 'listGroups', async (a) => (await a.listGroups()).groups.map((g) => g.groupId)),
