@@ -30,8 +30,12 @@ async function main(cmd: string | undefined): Promise<number> {
     console.log(`stopped: kafka ${kafka ? 'yes' : 'none running'}, kop ${kop ? 'yes' : 'none running'}`);
     return 0;
   }
-  console.error(cmd === '--help' || cmd === '-h' ? USAGE : `unknown command ${cmd ?? '(none)'}\n\n${USAGE}`);
-  return cmd === '--help' || cmd === '-h' ? 0 : 2;
+  if (cmd === '--help' || cmd === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  console.error(`unknown command ${cmd ?? '(none)'}\n\n${USAGE}`);
+  return 2;
 }
 
 process.exitCode = await main(process.argv[2]);
