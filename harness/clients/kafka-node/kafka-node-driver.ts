@@ -58,6 +58,9 @@ interface KnConsumerGroup {
   setOffset(topic: string, partition: number, offset: number): void;
   pause(): void;
   resume(): void;
+  /** kafka-node's own flag: a fetch request is in flight (cleared when it emits 'done'). */
+  _isFetchPending?: boolean;
+  once(ev: 'done', cb: () => void): void;
   close(force: boolean, cb: (err?: Error) => void): void;
 }
 interface KafkaNode {
@@ -319,11 +322,12 @@ export function createKafkaNodeDriver(): ClientDriver {
         commit: (offsets) => guard('commit', 15_000, new Promise<void>((r, reject) => g.sendOffsetCommitRequest(
           offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset), metadata: 'kop-conformance' })), (err) => (err ? reject(err) : r())))),
         // setOffset is kafka-node's seek; a fetch in flight would overwrite it when it completes,
-        // so fetching pauses for longer than one fetch wait first. (kafka-node 5.0.0 still drops
+        // so fetching pauses and that fetch ends first. (kafka-node 5.0.0 still drops
         // the replayed records: see suites/expectations/any-target.json.)
         seek: async (topic, partition, offset) => {
           g.pause();
-          await new Promise((r) => setTimeout(r, 1000));
+          // Wait (bounded) for the fetch in flight, if any, to finish: ConsumerGroup emits 'done' then.
+          if (g._isFetchPending) await guard('seek: wait for the fetch in flight', 10_000, new Promise<void>((r) => g.once('done', () => r())));
           g.setOffset(topic, partition, Number(offset));
           g.resume();
         },

@@ -568,9 +568,6 @@ class _Member:
                 raise translate(KafkaException(tp.error), self.watcher)
 
     def seek(self, topic, partition, offset):
-        if (topic, partition) not in self.assignment():
-            raise DriverError("UNKNOWN", "seek: %s-%d is not assigned to this member (poll until it is)"
-                              % (topic, partition), "IllegalStateError")
         try:
             self.consumer.seek(TopicPartition(topic, partition, offset))
         except KafkaException as e:

@@ -265,7 +265,7 @@ def exception_chain(exc):
 #   poll(timeout_ms)                 -> [record dicts in the `consume` shape]
 #   assignment()                     -> iterable of (topic, partition)
 #   commit({(topic, partition): o})  -> None (synchronous)
-#   seek(topic, partition, offset)   -> None
+#   seek(topic, partition, offset)   -> None (the partition is assigned: checked before)
 #   close()                          -> None, after leaving the group
 
 # Margin over timeout_ms a poll waits for its call (the protocol allows 5 s).
@@ -398,7 +398,13 @@ class _Session:
             raise DriverError("TIMEOUT", "seek: the session's previous poll did not finish within %d s" % SEEK_WAIT_S)
         # Records fetched before the seek are not "from offset on": drop that partition's.
         self.carry = [r for r in self.carry if (r["topic"], r["partition"]) != (topic, partition)]
-        self._run(lambda: self.member.seek(topic, partition, offset), deadline - time.monotonic(), "seek")
+        def run():
+            # The protocol's rule for every client: seek only a partition the member holds.
+            if (topic, partition) not in set(self.member.assignment()):
+                raise DriverError("UNKNOWN", "seek: %s-%d is not assigned to this member (poll until it is)"
+                                  % (topic, partition), "IllegalStateError")
+            self.member.seek(topic, partition, offset)
+        self._run(run, deadline - time.monotonic(), "seek")
         return {}
 
     def close(self, seconds):

@@ -660,12 +660,8 @@ class _Member:
 
     def seek(self, topic, partition, offset):
         from kafka.structs import TopicPartition
-        tp = TopicPartition(topic, partition)
-        if tp not in self.consumer.assignment():
-            raise DriverError("UNKNOWN", "seek: %s-%d is not assigned to this member (poll until it is)"
-                              % (topic, partition), "IllegalStateError")
         try:
-            self.consumer.seek(tp, offset)
+            self.consumer.seek(TopicPartition(topic, partition), offset)
         except Exception as e:
             raise translate(e)
 
