@@ -538,13 +538,18 @@ public final class KafkaDriver {
     return withAdmin(cmd, admin -> {
       Set<String> names = admin.listTopics(new ListTopicsOptions().listInternal(false).timeoutMs(ClientConfig.API_TIMEOUT_MS))
           .names().get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
-      List<String> sorted = new ArrayList<>(names);
-      Collections.sort(sorted);
-      ObjectNode data = json.createObjectNode();
-      ArrayNode arr = data.putArray("topics");
-      for (String n : sorted) arr.add(n);
-      return data;
+      return sortedNames("topics", names);
     });
+  }
+
+  /** `{"<field>": [names, sorted]}`. */
+  private ObjectNode sortedNames(String field, Collection<String> names) {
+    List<String> sorted = new ArrayList<>(names);
+    Collections.sort(sorted);
+    ObjectNode data = json.createObjectNode();
+    ArrayNode arr = data.putArray(field);
+    for (String n : sorted) arr.add(n);
+    return data;
   }
 
   /** `describe_topics`: name and partition count, in the order asked; a missing topic fails the command. */
@@ -615,11 +620,7 @@ public final class KafkaDriver {
           .all().get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
       List<String> ids = new ArrayList<>();
       for (ConsumerGroupListing g : listed) ids.add(g.groupId());
-      Collections.sort(ids);
-      ObjectNode data = json.createObjectNode();
-      ArrayNode arr = data.putArray("groups");
-      for (String g : ids) arr.add(g);
-      return data;
+      return sortedNames("groups", ids);
     });
   }
 
