@@ -13,6 +13,8 @@ const commands = {
   nightly: ['harness/cli/nightly.ts', 'the full suite against the live endpoint, diff against the previous nightly, cleanup (--properties FILE)'],
   merge: ['harness/cli/merge.ts', 'build the reports of a sharded run from every shard\'s reports/shards/ (--from DIR)'],
   diff: ['harness/cli/diff.ts', 'compare the last two runs (reports/history/); exit 1 on a regression'],
+  soak: ['harness/cli/soak.ts', 'run the selection N times (--runs N [--stress] [run\'s filters]); summary of every cell whose status changed'],
+  bench: ['harness/cli/bench.ts', 'throughput and latency of each endpoint next to Apache Kafka, per client (--records, --size, --rate, --duration, --clients, --targets)'],
 };
 const [cmd, ...rest] = process.argv.slice(2);
 if (!cmd || cmd === '--help' || cmd === '-h' || !(cmd in commands)) {
@@ -26,5 +28,8 @@ if (!cmd || cmd === '--help' || cmd === '-h' || !(cmd in commands)) {
   process.exit(0);
 }
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// Ctrl-C reaches the whole process group: the command cleans up and says how it ended, so this
+// wrapper waits for it instead of dying first.
+process.on('SIGINT', () => undefined);
 const r = spawnSync(process.execPath, [tsx, join(root, commands[cmd][0]), ...rest], { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);

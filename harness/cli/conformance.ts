@@ -5,10 +5,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { selectedClients } from '../clients/registry.js';
+import { validateManifests } from '../expectations.js';
+import { knownScenarioIds, patternsOverlap } from '../scenario-ids.js';
 import { finishReports } from '../reporting/finish.js';
 import { selectedTargetIds } from '../targets/slots.js';
 import { parseShard, shardDirs, writeShardMeta, type Shard } from '../reporting/shards.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
+import { runWithBars, ttyProgressWanted } from './tty-run.js';
 
 const USAGE = `usage: npm run conformance [-- [--targets kop,kafka,live,container] [--clients kafkajs,java-2.8.0]
                                          [--family ssl,admin] [--scenario sasl-plain.expired-jwt]
@@ -70,6 +73,10 @@ async function main(argv: string[]): Promise<number> {
     const known = readdirSync(join(projectRoot, 'suites'), { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'expectations').map((d) => d.name);
     const unknown = families.filter((f) => !known.includes(f));
     if (unknown.length) throw new Error(`--family: unknown family ${unknown.join(', ')}; known: ${known.join(', ')}`);
+    const ids = knownScenarioIds();
+    const strays = scenarioIds.filter((s) => !ids.some((id) => patternsOverlap(`${s}*`, id)));
+    if (strays.length) throw new Error(`--scenario: no scenario id is or starts with ${strays.join(', ')} (the ids are the names' first word, e.g. ${ids[0]})`);
+    validateManifests();
   } catch (err) {
     console.error((err as Error).message);
     return 2;
@@ -82,9 +89,9 @@ async function main(argv: string[]): Promise<number> {
     rest.push(`--shard=${shard.index}/${shard.count}`, '--reporter=default', '--reporter=blob', `--outputFile.blob=${join(blobs, `blob-${shard.index}-${shard.count}.json`)}`);
   }
   const startedAt = new Date().toISOString();
-  const r = await execa('npx', ['vitest', 'run', '--project', 'conformance', ...rest], {
-    cwd: projectRoot, env, stdio: 'inherit', reject: false,
-  });
+  const r = ttyProgressWanted()
+    ? await runWithBars(['vitest', 'run', '--project', 'conformance', ...rest], env)
+    : await execa('npx', ['vitest', 'run', '--project', 'conformance', ...rest], { cwd: projectRoot, env, stdio: 'inherit', reject: false });
   if (shard) {
     const meta = writeShardMeta(shardRoot, shard, reportsDir, startedAt);
     console.log(`\nshard ${shard.index}/${shard.count}: results in ${shardRoot} (targets: ${meta}); when every shard is there: npx kop-conformance merge`);

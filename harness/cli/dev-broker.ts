@@ -27,7 +27,9 @@ async function main(cmd: string | undefined): Promise<number> {
     } catch {
       /* no KoP dev broker support */
     }
-    console.log(`stopped: kafka ${kafka ? 'yes' : 'none running'}, kop ${kop ? 'yes' : 'none running'}`);
+    const { stopReusedGdnBroker } = await import('../targets/gdn/gdn-target.js');
+    const gdn = await stopReusedGdnBroker();
+    console.log(`stopped: kafka ${kafka ? 'yes' : 'none running'}, kop ${kop ? 'yes' : 'none running'}, gdn ${gdn ? 'yes' : 'none running'}`);
     return 0;
   }
   if (cmd === '--help' || cmd === '-h') {

@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { finishReports } from '../reporting/finish.js';
 import { TARGETS_FILE } from '../reporting/results-reporter.js';
 import { planMerge } from '../reporting/shards.js';
+import { TIMINGS_FILE } from '../reporting/timings.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
 
 const USAGE = `usage: npx kop-conformance merge [--from DIR]
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`merge: ${plan.blobs.length} shard(s) from ${from}: ${plan.blobs.join(', ')}`);
   mkdirSync(reportsDir, { recursive: true });
   writeFileSync(join(reportsDir, TARGETS_FILE), JSON.stringify(plan.targets, null, 2));
+  writeFileSync(join(reportsDir, TIMINGS_FILE), plan.timings.map((t) => JSON.stringify(t) + '\n').join(''));
   const r = await execa('npx', ['vitest', 'run', '--project', 'conformance', `--merge-reports=${plan.blobDir}`], {
     cwd: projectRoot, stdio: 'inherit', reject: false,
     env: { ...process.env, KOPC_RUN_WINDOW: JSON.stringify({ startedAt: plan.startedAt, finishedAt: plan.finishedAt }) },

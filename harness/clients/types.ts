@@ -1,3 +1,4 @@
+import type { ApiRange } from '../protocol/api-versions.js';
 // The one driver interface every client implements, in process (KafkaJS, kafka-node) or
 // out of process (Java, Python, Fluent Bit over JSON lines). Scenarios talk only to this.
 import { listenerFor, type Listener, type Principal, type SecurityProtocol, type TargetInfo } from '../targets/types.js';
@@ -32,7 +33,9 @@ export type Capability =
   | 'admin.committedOffsets'
   /** A group member that lives across calls: poll, commit, see its assignment, close. */
   | 'groups.session'
-  | 'consumer.seek';
+  | 'consumer.seek'
+  /** The client can say which API keys and versions it speaks (clientApiVersions). */
+  | 'api.versions';
 
 export interface Connection {
   target: TargetInfo;
@@ -168,6 +171,8 @@ export interface ClientDriver extends AdminCalls {
   consume(conn: Connection, req: ConsumeRequest): Promise<InRecord[]>;
   /** Opens a long-lived group member (capability `groups.session`). */
   openConsumer?(conn: Connection, req: OpenConsumerRequest): Promise<ConsumerSession>;
+  /** The API keys and version ranges the client library speaks (capability `api.versions`). */
+  clientApiVersions?(): Promise<ApiRange[]>;
   /** Releases everything the driver holds. */
   close(): Promise<void>;
 }

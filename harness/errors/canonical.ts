@@ -42,3 +42,22 @@ export function canonicalFromNodeCode(code: string | undefined): CanonicalCode |
   if (code === 'ETIMEDOUT') return 'TIMEOUT';
   return undefined;
 }
+
+/**
+ * Apache Kafka's default message for an error code (`Errors.java`), for clients that hand on
+ * only the broker's message text (kafka-node's per-topic createTopics results).
+ */
+const KAFKA_DEFAULT_MESSAGES: [RegExp, CanonicalCode][] = [
+  [/^Topic authorization failed/i, 'TOPIC_AUTHORIZATION_FAILED'],
+  [/^Group authorization failed/i, 'GROUP_AUTHORIZATION_FAILED'],
+  [/^The request attempted to perform an operation on an invalid topic/i, 'INVALID_TOPIC_EXCEPTION'],
+  // The broker's own text for a name it refuses (Topic.validate), carried as the per-topic message.
+  [/^Topic name is invalid/i, 'INVALID_TOPIC_EXCEPTION'],
+  [/^The server experienced an unexpected error/i, 'UNKNOWN_SERVER_ERROR'],
+  [/^Topic with this name already exists/i, 'TOPIC_ALREADY_EXISTS'],
+  [/^Number of partitions is below 1|^Number of partitions is invalid/i, 'INVALID_PARTITIONS'],
+];
+
+export function canonicalFromKafkaMessage(message: string): CanonicalCode | undefined {
+  return KAFKA_DEFAULT_MESSAGES.find(([re]) => re.test(message.trim()))?.[1];
+}

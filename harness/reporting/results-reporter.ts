@@ -2,13 +2,17 @@
 // run's results model (reports/results-model.json) plus its HTML matrix (reports/index.html).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { Reporter, TestCase, TestModule, TestSpecification } from 'vitest/node';
 import { redact } from '../security/redact.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
 import { renderHtml } from './html.js';
 import { archiveRun, diffRuns, loadRun, renderDiff } from './diff.js';
 import { renderMarkdown } from './markdown.js';
 import type { CellResult, CellStatus, RunResults } from './model.js';
+import type { ApiRange } from '../protocol/api-versions.js';
+import { buildBreakdown, readTimings } from './timings.js';
+import { RunProgress } from './progress-lines.js';
+import { emitProgressEvent, progressEventsWanted } from './progress-events.js';
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -24,11 +28,40 @@ function readTargets(outDir: string): RunResults['targets'] {
 export default class ResultsReporter implements Reporter {
   private cells: CellResult[] = [];
   private startedAt = new Date().toISOString();
+  private progress?: RunProgress;
+  private ticker?: ReturnType<typeof setInterval>;
   constructor(private opts: { outDir?: string } = {}) {}
 
-  onTestRunStart(): void {
+  onTestRunStart(specifications?: ReadonlyArray<TestSpecification>): void {
     this.startedAt = new Date().toISOString();
     this.cells = [];
+    // Progress on stderr (not for a merge of shards, which replays finished results).
+    const files = (specifications ?? []).filter((s) => s.project.name === 'conformance').length;
+    if (files && !process.env.KOPC_RUN_WINDOW && process.env.KOP_CONFORMANCE_QUIET !== '1') {
+      const interval = Number(process.env.KOPC_PROGRESS_INTERVAL_MS) || 15_000;
+      // A parent drawing bars (a terminal) gets events; the plain lines are for everyone else.
+      const drawn = progressEventsWanted();
+      this.progress = new RunProgress({ intervalMs: interval, ...(drawn ? { write: () => undefined } : {}) });
+      emitProgressEvent({ t: 'files', pending: files });
+      this.progress.pendingFiles = files;
+      this.ticker = setInterval(() => this.progress?.tick(), Math.min(interval, 5_000));
+      this.ticker.unref();
+    }
+  }
+
+  onTestModuleCollected(module: TestModule): void {
+    if (!this.progress || module.project.name !== 'conformance') return;
+    this.progress.pendingFiles = Math.max(0, this.progress.pendingFiles - 1);
+    const planned = new Map<string, number>();
+    for (const t of module.children.allTests()) {
+      const target = t.meta().kopc?.target;
+      if (target && t.options.mode !== 'skip') {
+        this.progress.plan(target);
+        planned.set(target, (planned.get(target) ?? 0) + 1);
+      }
+    }
+    for (const [target, n] of planned) emitProgressEvent({ t: 'plan', target, n });
+    emitProgressEvent({ t: 'files', pending: this.progress.pendingFiles });
   }
 
   onTestCaseResult(testCase: TestCase): void {
@@ -36,6 +69,11 @@ export default class ResultsReporter implements Reporter {
     const meta = testCase.meta();
     const kopc = meta.kopc;
     if (!kopc) return;
+    if (this.progress && testCase.options.mode !== 'skip') {
+      this.progress.finish(kopc.target);
+      this.progress.tick();
+      emitProgressEvent({ t: 'finish', target: kopc.target });
+    }
     const result = testCase.result();
     // Not selected (a -t or --scenario filter): not a cell of this run. A test that ran and
     // skipped itself carries its reason as the note and stays.
@@ -76,12 +114,21 @@ export default class ResultsReporter implements Reporter {
       durationMs: Math.round(diag?.duration ?? 0),
       canonicalError,
       message: message ? redact(message) : undefined,
+      ...(kopc.retries?.length ? { retries: kopc.retries.map(redact) } : {}),
+      ...(kopc.duplicates?.length ? { duplicates: kopc.duplicates.map(redact) } : {}),
+      ...(kopc.apiVersions ? { apiVersions: kopc.apiVersions } : {}),
+      ...(kopc.waits?.length ? { waits: kopc.waits } : {}),
+      ...(diag?.startTime ? { startTime: Math.round(diag.startTime) } : {}),
       file,
       rerun: `KOPC_TARGETS=${kopc.target} KOPC_CLIENTS=${kopc.client} npx vitest run --project conformance ${file} -t ${shellQuote(escapeRegex(testCase.name))}`,
     });
   }
 
   onTestRunEnd(_modules: ReadonlyArray<TestModule>): void {
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.progress && !progressEventsWanted()) process.stderr.write(`${this.progress.line('run finished')}\n`);
+    if (this.progress) emitProgressEvent({ t: 'end' });
+    this.progress = undefined;
     if (!this.cells.length) return;
     const outDir = this.opts.outDir ?? reportsDir;
     // A merge of shards (`kop-conformance merge`) passes the shards' own time window.
@@ -92,6 +139,7 @@ export default class ResultsReporter implements Reporter {
       targets: readTargets(outDir),
       cells: this.cells,
     };
+    run.timings = buildBreakdown(run.cells, readTimings(outDir), run.startedAt, run.finishedAt);
     mkdirSync(dirname(join(outDir, 'x')), { recursive: true });
     writeFileSync(join(outDir, 'results-model.json'), JSON.stringify(run, null, 2));
     writeFileSync(join(outDir, 'index.html'), renderHtml(run));
@@ -114,6 +162,14 @@ declare module 'vitest' {
       /** The target manifest's expectation for this cell, and why. */
       expected?: 'fail' | 'skip' | 'flaky';
       expectedReason?: string;
+      /** Bounded retries the drivers made of retriable errors during the cell. */
+      retries?: string[];
+      /** Duplicates the delivery checker allowed during the cell (no idempotence). */
+      duplicates?: string[];
+      /** The target's ApiVersions answer, where the cell asked for it (api-versions family). */
+      apiVersions?: ApiRange[];
+      /** What the cell waited for before its own work (driver start, login gate, target lock), with how long. */
+      waits?: string[];
     };
   }
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import type { RunResults } from './model.js';
 import { TARGETS_FILE } from './results-reporter.js';
+import { readTimings, type TimingEntry } from './timings.js';
 
 export interface Shard {
   index: number;
@@ -28,6 +29,8 @@ export interface ShardMeta {
   startedAt: string;
   finishedAt: string;
   targets: RunResults['targets'];
+  /** The shard's preparation timings (broker starts, driver starts), for the merged breakdown. */
+  timings?: TimingEntry[];
 }
 
 /** After a shard ran: records its targets and time window beside its blob. */
@@ -38,6 +41,7 @@ export function writeShardMeta(root: string, shard: Shard, reportsDir: string, s
   const meta: ShardMeta = {
     shard: `${shard.index}/${shard.count}`, startedAt, finishedAt: new Date().toISOString(),
     targets: existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunResults['targets']) : [],
+    timings: readTimings(reportsDir),
   };
   const out = join(targets, `shard-${shard.index}-${shard.count}.json`);
   writeFileSync(out, JSON.stringify(meta, null, 2));
@@ -50,6 +54,8 @@ export interface MergePlan {
   shards: ShardMeta[];
   /** One entry per target: started on any shard wins over not run / failed to start. */
   targets: RunResults['targets'];
+  /** Every shard's preparation timings (a target started on two shards counts both starts). */
+  timings: TimingEntry[];
   startedAt: string;
   finishedAt: string;
 }
@@ -77,5 +83,6 @@ export function planMerge(root: string): MergePlan {
   }
   const times = shards.flatMap((s) => [s.startedAt, s.finishedAt]).sort();
   const now = new Date().toISOString();
-  return { blobDir, blobs, shards, targets: [...byId.values()], startedAt: times[0] ?? now, finishedAt: times.at(-1) ?? now };
+  const timings = shards.flatMap((s) => s.timings ?? []);
+  return { blobDir, blobs, shards, targets: [...byId.values()], timings, startedAt: times[0] ?? now, finishedAt: times.at(-1) ?? now };
 }

@@ -7,6 +7,7 @@ import { targetInfo, TargetUnavailableError, type StartedTarget, type TargetInfo
 import { registerSecret } from '../security/redact.js';
 import { ensureDir, workDir } from '../util/paths.js';
 import { progress } from '../util/progress.js';
+import { TARGET_TOTAL, timed, withTimingScope } from '../reporting/timings.js';
 
 /** True when the environment names a real live endpoint (rather than the self-test). */
 export function liveEndpointConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -46,6 +47,8 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
       return await (await import('./kop/kop-target.js')).startKopBroker();
     case 'kafka':
       return await (await import('./kafka/kafka-target.js')).startKafkaBroker();
+    case 'gdn':
+      return await (await import('./gdn/gdn-target.js')).startGdnBroker();
     case 'container':
       return await (await import('./container/container-target.js')).startContainerTarget();
     case 'live': {
@@ -56,7 +59,9 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
         for (const s of cfg.secrets()) registerSecret(s);
         return await startLiveTarget(cfg);
       }
-      const backing = started.get('kop') ?? started.get('kafka');
+      // The reference broker backs it: the self-test is about the live-target path (configuration in, one
+      // connection out), and its verdicts then differ from the kafka column only where that path does.
+      const backing = started.get('kafka') ?? started.get('kop');
       if (!backing) {
         throw new TargetUnavailableError('live', 'not run: no live endpoint configured (set KOPC_PROPERTIES=client.properties) and no embedded broker started to self-test against');
       }
@@ -74,7 +79,7 @@ export async function startTargets(ids: TargetId[] = selectedTargetIds()): Promi
   const order = [...ids].sort((a, b) => Number(a === 'live') - Number(b === 'live'));
   for (const id of order) {
     try {
-      const t = await startOne(id, started);
+      const t = await withTimingScope('target', id, () => timed(TARGET_TOTAL, () => startOne(id, started)));
       started.set(id, t);
       slots.push({ id, state: 'started', info: targetInfo(t) });
     } catch (err) {

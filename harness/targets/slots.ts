@@ -7,7 +7,7 @@ export type TargetSlot =
   | { id: string; state: 'not-run'; reason: string }
   | { id: string; state: 'start-failed'; error: string };
 
-export const ALL_TARGET_IDS = ['kop', 'kafka', 'live', 'container'] as const;
+export const ALL_TARGET_IDS = ['kop', 'kafka', 'live', 'container', 'gdn'] as const;
 export type TargetId = (typeof ALL_TARGET_IDS)[number];
 
 /** `KOPC_TARGETS=kafka,live` selects targets; default: all of them. */

@@ -71,6 +71,29 @@ export interface TargetInfo {
   readonly notes?: string[];
   /** Which expectation manifest applies (suites/expectations/<name>.json); default: the id. */
   readonly expectations?: string;
+  /**
+   * Set (to the reason) when this endpoint's tests corrupt each other if they overlap: the
+   * fixtures then run its tests one at a time across all workers (fixtures/target-lock.ts).
+   */
+  readonly oneTestAtATime?: string;
+  /**
+   * A SASL_PLAINTEXT listener meant to sit behind a fault-injection proxy (suites/faults/): the
+   * broker listens on `upstream` and advertises `advertised` in Metadata, where the proxy must
+   * listen, so a client that reconnects to the advertised address stays behind the proxy.
+   * The advertised port is reserved when the target starts; nothing listens there until a
+   * proxy does. Absent: see `proxiedUnavailable`.
+   */
+  readonly proxied?: ProxiedListener;
+  /** Why this target offers no proxied listener; faults cells read "not applicable: <this>". */
+  readonly proxiedUnavailable?: string;
+}
+
+export interface ProxiedListener {
+  securityProtocol: 'SASL_PLAINTEXT';
+  /** What the broker advertises for this listener: the proxy listens here. */
+  advertised: { host: string; port: number };
+  /** Where the broker really listens: the proxy forwards here. */
+  upstream: { host: string; port: number };
 }
 
 export interface StartedTarget extends TargetInfo {  /** Stops what start() started (the whole process tree). Idempotent. */
@@ -79,8 +102,8 @@ export interface StartedTarget extends TargetInfo {  /** Stops what start() star
 
 /** The plain-data view of a started target. */
 export function targetInfo(t: StartedTarget): TargetInfo {
-  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations } = t;
-  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations };
+  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable } = t;
+  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable };
 }
 
 export function listenerFor(target: TargetInfo, protocol: SecurityProtocol): Listener {

@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir, ensureDir } from './paths.js';
 import { progress } from './progress.js';
+import { recordTiming } from '../reporting/timings.js';
 
 function hashTree(root: string, h = createHash('sha256'), base = root): ReturnType<typeof createHash> {
   for (const name of readdirSync(root).sort()) {
@@ -99,6 +100,7 @@ export async function mavenBuild(name: string, moduleDir: string, opts: { props?
       props: { 'kopc.buildDir': join(outDir, 'build'), 'kopc.libDir': libDir, ...props },
     });
     writeFileSync(stamp, new Date().toISOString());
+    recordTiming(`maven build ${name}`, Date.now() - t0);
     progress(`maven ${name}`, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   const jars = readdirSync(libDir).filter((f) => f.endsWith('.jar')).map((f) => join(libDir, f));

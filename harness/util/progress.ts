@@ -1,3 +1,5 @@
+import { emitProgressEvent } from '../reporting/progress-events.js';
+import { recordTiming } from '../reporting/timings.js';
 // Progress lines for slow steps (downloads, builds, broker starts). They go to stderr
 // so that machine-readable stdout stays clean, and never carry secrets.
 
@@ -11,11 +13,15 @@ export function progress(step: string, detail = ''): void {
 export async function step<T>(label: string, fn: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
   progress(label, 'started');
+  emitProgressEvent({ t: 'step', label, state: 'started' });
   try {
     const r = await fn();
+    recordTiming(label, Date.now() - t0);
+    emitProgressEvent({ t: 'step', label, state: 'done', ms: Date.now() - t0 });
     progress(label, `done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return r;
   } catch (err) {
+    emitProgressEvent({ t: 'step', label, state: 'failed', ms: Date.now() - t0 });
     progress(label, `failed after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     throw err;
   }

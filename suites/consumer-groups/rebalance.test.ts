@@ -5,6 +5,7 @@ import * as allure from 'allure-js-commons';
 import { expect } from 'vitest';
 import { pollMembers, tp, type MemberState } from '../../harness/clients/sessions.js';
 import type { ConsumerSession } from '../../harness/clients/types.js';
+import { acknowledged, expectDelivery } from '../../harness/util/delivery.js';
 import { forEachTargetAndClient } from '../../fixtures/conformance.js';
 
 const PARTITIONS = 4;
@@ -34,12 +35,14 @@ forEachTargetAndClient('consumer-groups', (scenario) => {
 
       // One record per partition: each must reach the member that owns its partition, once.
       const records = Array.from({ length: PARTITIONS * 2 }, (_, i) => ({ key: `k${i}`, value: `v${i}-${names.suffix}`, partition: i % PARTITIONS }));
-      await driver.produce(conn, topic, records);
+      const acks = await driver.produce(conn, topic, records);
       const got = await pollMembers([a, b], (ss) => ss.reduce((n, s) => n + s.records.length, 0) >= records.length, 60_000, 1000, joined);
       for (const s of got) {
         const owned = new Set(s.assignment.map(tp));
         for (const r of s.records) expect(owned.has(tp(r)), `record ${r.value} reached a member not owning ${tp(r)}`).toBe(true);
       }
+      // Nothing lost, each partition in order, nothing unexpected; then exactly once (the split's own claim).
+      expectDelivery(acknowledged(records, acks), got.flatMap((s) => s.records));
       const values = got.flatMap((s) => s.records.map((r) => r.value)).sort();
       expect(values, 'every record consumed exactly once across the two members').toEqual(records.map((r) => r.value).sort());
       await Promise.all([a.commit(), b.commit()]);

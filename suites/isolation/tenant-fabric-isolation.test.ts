@@ -80,4 +80,22 @@ forEachTargetAndClient('isolation', (scenario) => {
     expect(err, `${other!.username} must not read ${fullName}`).toBeInstanceOf(ClientError);
     expect(['TOPIC_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION', 'UNKNOWN_TOPIC_OR_PARTITION', 'TIMEOUT'], (err as ClientError).raw).toContain((err as ClientError).code);
   });
+
+  scenario('isolation.other-tenant.create: a login cannot create a topic in another tenant\'s namespace, though it may in its own', async ({ target, driver, connection, names, requires, skip }) => {
+    requires('admin.createTopics');
+    const owner = target.principals[0]!;
+    const other = target.principals.find((p) => p.tenant !== owner.tenant);
+    if (!other) skip(`not applicable: target ${target.id} offers no login of another tenant`);
+    const protocol = target.listeners[0]!.securityProtocol;
+    // Its own tenant first: creating topics is part of what the seed's usage needs.
+    const own = names.globalTopic('iso-create-own');
+    await driver.createTopics(connection(protocol, { principal: owner }), [{ name: own, partitions: 1 }]);
+    const foreign = `${other!.tenant}/${other!.fabric}/${names.globalTopic('iso-create')}`;
+    const err = await driver.createTopics(connection(protocol, { principal: owner }), [{ name: foreign, partitions: 1 }])
+      .then(() => new Error(`${owner.username} created ${foreign}`), (e: unknown) => e);
+    await allure.attachment('create in another tenant', String(err instanceof ClientError ? `${err.code}: ${err.raw}` : err), 'text/plain');
+    expect(err, `${owner.username} must not create ${foreign}`).toBeInstanceOf(ClientError);
+    // Kafka itself refuses the name (no '/' in a topic name); a tenant-aware endpoint refuses the access.
+    expect(['TOPIC_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION'], (err as ClientError).raw).toContain((err as ClientError).code);
+  });
 });

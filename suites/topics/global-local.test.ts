@@ -1,6 +1,8 @@
 // Global (`c8globals.`) and local (`c8locals.`) topics: a keyed record (with headers, where the
 // client has them) goes into each and comes back intact, and neither topic holds the other's.
 import { expect } from 'vitest';
+import type { ProducedRecord } from '../../harness/clients/types.js';
+import { acknowledged, expectDelivery } from '../../harness/util/delivery.js';
 import { forEachTargetAndClient } from '../../fixtures/conformance.js';
 
 forEachTargetAndClient('topics', (scenario) => {
@@ -19,13 +21,18 @@ forEachTargetAndClient('topics', (scenario) => {
       await driver.createTopics(conn, Object.keys(sent).map((name) => ({ name, partitions: 1 })));
     }
     // A sentinel after each record: consuming up to it proves nothing else is in the topic.
+    const sentinel = { key: 'sentinel', value: 'end' };
+    const acked = new Map<string, ProducedRecord[]>();
     for (const [topic, record] of Object.entries(sent)) {
-      const acks = await driver.produce(conn, topic, [withHeaders ? record : { ...record, headers: undefined }, { key: 'sentinel', value: 'end' }]);
+      const acks = await driver.produce(conn, topic, [withHeaders ? record : { ...record, headers: undefined }, sentinel]);
       expect(acks.map((a) => a.topic)).toEqual([topic, topic]);
+      acked.set(topic, acks);
     }
     for (const [topic, record] of Object.entries(sent)) {
       const got = await driver.consume(conn, { topics: [topic], groupId: names.group(topic.split('.')[0]!), fromBeginning: true, count: 2, timeoutMs: 30_000 });
       expect(got.map((r) => r.topic)).toEqual([topic, topic]);
+      // Both acknowledged records, in order, and nothing of the other topic's.
+      expectDelivery(acknowledged([record, sentinel], acked.get(topic)!), got);
       expect(got[0]).toMatchObject({ key: record.key, value: record.value, ...(withHeaders ? { headers: record.headers } : {}) });
       expect(got[1]).toMatchObject({ key: 'sentinel', value: 'end' });
     }

@@ -3,7 +3,9 @@
 // crashes, hangs or prints garbage fails the pending request with its stderr attached.
 import { execa } from 'execa';
 import { ClientError } from '../../errors/canonical.js';
+import { apiName, type ApiRange } from '../../protocol/api-versions.js';
 import { redact } from '../../security/redact.js';
+import { recordRetry } from '../../util/retry-log.js';
 import { bootstrap } from '../../targets/types.js';
 import { addressOf, type Capability, type ClientDriver, type CommittedOffset, type Connection, type ConsumeRequest, type ConsumerSession, type GroupDescription, type InRecord, type OutRecord, type ProduceOptions, type ProducedRecord, type TopicPartition } from '../types.js';
 
@@ -132,6 +134,11 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
       onReady?.(ready);
       return;
     }
+    if (ev.event === 'retry') {
+      // A bounded retry the driver made of an error its client's docs call retriable: on the cell.
+      recordRetry(redact(`${(ev as { what?: string }).what ?? 'a retriable error'} (${spec.id})`));
+      return;
+    }
     if (ev.event !== 'result') return;
     const p = ev.id !== undefined ? pending.get(ev.id) : undefined;
     if (!p) {
@@ -186,6 +193,11 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
     ...(has('admin.deleteTopics') ? {
       async deleteTopics(conn: Connection, topics: string[]) {
         await request('delete_topics', { conn: wireConnection(conn), topics }, admin);
+      },
+    } : {}),
+    ...(has('api.versions') ? {
+      async clientApiVersions() {
+        return (await request<{ apis: ApiRange[] }>('client_api_versions', {}, admin)).apis.map((a) => ({ ...a, name: apiName(a.key) })).sort((a, b) => a.key - b.key);
       },
     } : {}),
     ...(has('admin.listTopics') ? {

@@ -105,6 +105,16 @@ describe('Java kafka-clients driver', () => {
       expect([...driver!.capabilities]).toEqual(expect.arrayContaining(['admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session', 'consumer.seek']));
     });
 
+    it('reports the API versions its kafka-clients speaks, without a broker', async () => {
+      const apis = await driver!.clientApiVersions!();
+      const produce = apis.find((a) => a.key === 0);
+      expect(produce?.name).toBe('Produce');
+      // Kafka 4 clients dropped Produce v0-v2 (KIP-896); 2.8.0 still speaks v0.
+      expect(produce!.min).toBe(version.startsWith('2.') ? 0 : 3);
+      expect(produce!.max).toBeGreaterThanOrEqual(8);
+      expect(apis.map((a) => a.key)).toEqual([...apis.map((a) => a.key)].sort((a, b) => a - b));
+    });
+
     it('logs in on SASL_PLAINTEXT and SASL_SSL', async () => {
       await driver!.checkLogin(conn('SASL_PLAINTEXT'));
       await driver!.checkLogin(conn('SASL_SSL'));

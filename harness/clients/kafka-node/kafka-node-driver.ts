@@ -3,8 +3,9 @@
 // kafka-node predates record headers: it lacks the `headers` capability.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { ClientError, canonicalFromNodeCode, kafkaErrorName, type CanonicalCode } from '../../errors/canonical.js';
+import { ClientError, canonicalFromKafkaMessage, canonicalFromNodeCode, kafkaErrorName, type CanonicalCode } from '../../errors/canonical.js';
 import { bootstrap } from '../../targets/types.js';
+import { recordRetry } from '../../util/retry-log.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
 import { bufferedSession } from '../sessions.js';
 import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type ConsumerSession, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
@@ -16,6 +17,7 @@ interface KnClient {
   /** Set once the client connected; kafka-node's admin calls refuse to run before. */
   ready?: boolean;
   loadMetadataForTopics(topics: string[], cb: (err: Error | null, res: unknown) => void): void;
+  refreshMetadata(topics: string[], cb: (err?: Error | null) => void): void;
   coordinatorId?: string;
   sendGroupCoordinatorRequest(groupId: string, cb: (err: (Error & { errorCode?: number }) | null, res: { coordinatorId: number }) => void): void;
   sendOffsetCommitV2Request(group: string, generationId: number, memberId: string,
@@ -72,6 +74,41 @@ interface KafkaNode {
   KeyedMessage: new (key: string | null, value: string | null) => unknown;
 }
 const kafka = require('kafka-node') as KafkaNode;
+
+/**
+ * kafka-node 5.0.0 decodes an OffsetFetch response with `if (--topicNum === 0) end()`: a response
+ * holding no topics never ends the loop, and the whole process spins forever, synchronously, so no
+ * timeout can stop it (seen on KoP, which can answer OffsetFetch v1 with an empty topic array).
+ * The driver checks the count first; such a response is recorded, decoded as "no offsets", and the
+ * operation then fails with CLIENT_PROTOCOL_ERROR naming what happened instead of hanging the run.
+ */
+let emptyOffsetFetches = 0;
+function guardEmptyOffsetFetch(): void {
+  const protocol = require('kafka-node/lib/protocol/protocol') as Record<string, (resp: Buffer) => unknown>;
+  const versions = require('kafka-node/lib/protocol/protocolVersions') as { apiMap: { offsetFetch: [unknown, (resp: Buffer) => unknown][] } };
+  for (const name of ['decodeOffsetFetchResponse', 'decodeOffsetFetchV1Response']) {
+    const original = protocol[name]!;
+    const guarded = (resp: Buffer) => {
+      // size (int32), correlation id (int32), topic count (int32)
+      if (resp.length >= 12 && resp.readInt32BE(8) <= 0) {
+        emptyOffsetFetches++;
+        return {};
+      }
+      return original(resp);
+    };
+    protocol[name] = guarded;
+    for (const pair of versions.apiMap.offsetFetch) if (pair[1] === original) pair[1] = guarded;
+  }
+}
+guardEmptyOffsetFetch();
+
+/** Throws when an OffsetFetch answer with no topics arrived since `before` (see guardEmptyOffsetFetch). */
+function checkOffsetFetches(before: number, what: string): void {
+  if (emptyOffsetFetches > before) {
+    throw new ClientError('CLIENT_PROTOCOL_ERROR', `${what}: the endpoint answered OffsetFetch with no topics at all; kafka-node 5.0.0 `
+      + 'loops forever decoding that (protocol.js decodeOffsetFetchV1Response), so the harness stopped it', 'kafka-node');
+  }
+}
 const version = (require('kafka-node/package.json') as { version: string }).version;
 
 export function kafkaNodeCanonical(err: unknown): CanonicalCode {
@@ -188,7 +225,7 @@ export function createKafkaNodeDriver(): ClientDriver {
     return (meta as [unknown, { metadata: Record<string, Record<string, unknown>> }])[1]?.metadata ?? {};
   };
 
-  return {
+  const driver: ClientDriver = {
     id: 'kafka-node',
     listTopics: (conn) => withClient(conn, 'listTopics', async (c) => Object.keys(await topicMetadata(c, []))),
     describeTopics: (conn, topics) => withClient(conn, 'describeTopics', async (c) => {
@@ -221,7 +258,10 @@ export function createKafkaNodeDriver(): ClientDriver {
         c.createTopics(topics.map((t) => ({ topic: t.name, partitions: t.partitions, replicationFactor: 1 })), (err, res) => {
           if (err) return reject(err);
           const bad = (res ?? []).filter((r) => r.error && !/already exists/i.test(r.error));
-          return bad.length ? reject(new Error(bad.map((b) => `${b.topic}: ${b.error}`).join('; '))) : resolveDone();
+          if (!bad.length) return resolveDone();
+          // Per-topic results carry only the broker's message: map Kafka's default texts back to codes.
+          const code = canonicalFromKafkaMessage(bad[0]!.error) ?? 'UNKNOWN';
+          return reject(new ClientError(code, `createTopics: ${bad.map((b) => `${b.topic}: ${b.error}`).join('; ')}`, 'kafka-node'));
         });
       })).then(async () => {
         // kafka-node's createTopics returns before the partitions have leaders; a send then
@@ -249,10 +289,26 @@ export function createKafkaNodeDriver(): ClientDriver {
         const out: ProducedRecord[] = [];
         // One record per request, so that each acknowledgement names its own offset.
         for (const r of records) {
-          const data = await guard('producer.send', 20_000, new Promise<Record<string, Record<string, number>>>((resolveSend, reject) => {
+          const send = () => guard('producer.send', 20_000, new Promise<Record<string, Record<string, number>>>((resolveSend, reject) => {
             producer.send([{ topic, key: r.key ?? undefined, messages: [new kafka.KeyedMessage(r.key, r.value)], ...(r.partition !== undefined ? { partition: r.partition } : {}) }],
               (err, d) => (err ? reject(err) : resolveSend(d)));
           }));
+          let data: Record<string, Record<string, number>>;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              data = await send();
+              break;
+            } catch (err) {
+              // Kafka documents NOT_LEADER_OR_FOLLOWER / LEADER_NOT_AVAILABLE as retriable (the
+              // record was not written); kafka-node does not retry them itself. Twice at most,
+              // after a metadata refresh, and recorded on the cell.
+              const raw = err instanceof ClientError ? err.raw : String(err);
+              if (attempt > 2 || !/NotLeaderForPartition|NOT_LEADER|LeaderNotAvailable|LEADER_NOT_AVAILABLE/i.test(raw)) throw err;
+              recordRetry(`NOT_LEADER_OR_FOLLOWER: kafka-node send to ${topic} retried after a metadata refresh (${raw.slice(0, 120)})`);
+              await new Promise<void>((w) => c.refreshMetadata([topic], () => w()));
+              await new Promise((w) => setTimeout(w, 300));
+            }
+          }
           const [partition, offset] = Object.entries(data[topic] ?? {})[0] ?? [];
           if (partition === undefined) throw new ClientError('UNKNOWN', `producer.send: no acknowledgement for ${topic}`, 'kafka-node');
           out.push({ topic, partition: Number(partition), offset: String(offset) });
@@ -344,4 +400,18 @@ export function createKafkaNodeDriver(): ClientDriver {
       open.clear();
     },
   };
+  // A failure after an OffsetFetch answer that kafka-node cannot decode is reported as that.
+  for (const name of ['consume', 'openConsumer'] as const) {
+    const inner = driver[name]!.bind(driver) as (...a: unknown[]) => Promise<unknown>;
+    (driver as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      const before = emptyOffsetFetches;
+      try {
+        return await inner(...args);
+      } catch (err) {
+        checkOffsetFetches(before, name);
+        throw err;
+      }
+    };
+  }
+  return driver;
 }

@@ -1,15 +1,17 @@
 // KafkaJS 2.2.4, in process, used the way the seed shows it.
 import { createRequire } from 'node:module';
-import { CompressionTypes, type ConfigResourceTypes, type Consumer, type Kafka, type KafkaMessage } from 'kafkajs';
+import { CompressionTypes, Partitioners, type ConfigResourceTypes, type Consumer, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
 
 // ConfigResourceTypes.TOPIC. (The enum is not a named export Node's ESM loader sees in KafkaJS's CommonJS build.)
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../errors/canonical.js';
+import { recordRetry } from '../../util/retry-log.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
 import { bufferedSession, nextOffsets } from '../sessions.js';
 import type { Capability, ClientDriver, Compression, Connection, ConsumeRequest, ConsumerSession, InRecord, OpenConsumerRequest, OutRecord, ProduceOptions, ProducedRecord, TopicPartition } from '../types.js';
 import { kafkaJs } from './connection.js';
 
+import { apiName, type ApiRange } from '../../protocol/api-versions.js';
 const version = (createRequire(import.meta.url)('kafkajs/package.json') as { version: string }).version;
 
 function connect(conn: Connection, retries = 2): Kafka {
@@ -32,11 +34,49 @@ export function kafkaJsCanonical(err: unknown): CanonicalCode {
     if (e.name === 'KafkaJSConnectionError' && /timeout/i.test(e.message ?? '')) return 'TIMEOUT';
     if (e.name === 'KafkaJSConnectionClosedError') return 'CONNECTION_CLOSED';
     if (e.name === 'KafkaJSRequestTimeoutError') return 'TIMEOUT';
-    const next = e.originalError ?? e.cause;
+    // createTopics/deleteTopics report per-topic errors inside a KafkaJSAggregateError.
+    const next = e.originalError ?? e.cause ?? (e as { errors?: unknown[] }).errors?.[0];
     if (!next) break;
     e = next as typeof e;
   }
   return 'UNKNOWN';
+}
+
+/** Group-coordinator errors the Kafka protocol marks retriable (KafkaJS retries them too). */
+const RETRIABLE_GROUP_ERRORS = new Set(['GROUP_LOAD_IN_PROGRESS', 'COORDINATOR_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'REBALANCE_IN_PROGRESS']);
+
+/**
+ * KafkaJS restarts a consumer by itself after a retriable error (restartOnFailure): that is its
+ * documented recovery, so the crash is recorded as a retry instead of failing the call. Bounded:
+ * the third restart of one consumer fails it.
+ */
+function kafkaJsRestarts(payload: { error: Error; restart?: boolean }, nth: number): boolean {
+  const code = kafkaJsCanonical(payload.error);
+  if (!payload.restart || !RETRIABLE_GROUP_ERRORS.has(code) || nth > 2) return false;
+  recordRetry(`${code}: KafkaJS restarted its consumer (${payload.error.message})`);
+  return true;
+}
+
+/**
+ * Errors the Kafka protocol calls retriable that mean "the record was not written": a topic
+ * auto-created a moment before whose partition the broker does not serve yet, or a leader that
+ * moved. KafkaJS retries them itself, but only `retries` (2) times within about a second, which a
+ * busy broker can outlast (CI saw UNKNOWN_TOPIC_OR_PARTITION on a just-created topic).
+ */
+const RESENDABLE = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER']);
+
+/** The whole send again, twice at most (1 s, then 2 s later), each recorded on the cell. */
+export async function sendWithResend<T>(topic: string, send: () => Promise<T>, backoffMs = [1000, 2000]): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!(err instanceof ClientError) || !RESENDABLE.has(err.code) || attempt >= backoffMs.length) throw err;
+      recordRetry(`${err.code}: KafkaJS send to ${topic} sent again after ${backoffMs[attempt]} ms (${err.raw.slice(0, 120)})`);
+      await new Promise((w) => setTimeout(w, backoffMs[attempt]));
+    }
+  }
 }
 
 async function translate<T>(what: string, p: Promise<T>): Promise<T> {
@@ -75,7 +115,11 @@ async function openSession(consumer: Consumer, req: OpenConsumerRequest, release
   consumer.on(consumer.events.GROUP_JOIN, (ev) => {
     assignment = Object.entries(ev.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
   });
-  consumer.on(consumer.events.CRASH, (ev) => session.fail(ev.payload.error));
+  let restarts = 0;
+  consumer.on(consumer.events.CRASH, (ev) => {
+    if (kafkaJsRestarts(ev.payload, ++restarts)) return;
+    session.fail(ev.payload.error);
+  });
   await translate('consumer.connect', consumer.connect());
   await translate('consumer.subscribe', consumer.subscribe({ topics: req.topics, fromBeginning: req.fromBeginning }));
   await translate('consumer.run', consumer.run({
@@ -83,6 +127,22 @@ async function openSession(consumer: Consumer, req: OpenConsumerRequest, release
     eachMessage: async ({ topic, partition, message }) => session.push(inRecord(topic, partition, message)),
   }));
   return session;
+}
+
+/**
+ * The versions KafkaJS speaks, read from the installed library: its request table lists, per API
+ * name, the versions it implements (an empty list: not implemented); apiKeys maps names to keys.
+ */
+export function kafkaJsApiVersions(): ApiRange[] {
+  const req = createRequire(import.meta.url);
+  const keys = req('kafkajs/src/protocol/requests/apiKeys.js') as Record<string, number>;
+  const requests = req('kafkajs/src/protocol/requests/index.js') as { requests: Record<string, { versions: string[] }> };
+  return Object.entries(requests.requests).flatMap(([name, def]) => {
+    const versions = def.versions.map(Number).filter((v) => Number.isInteger(v));
+    const key = keys[name];
+    if (key === undefined || !versions.length) return [];
+    return [{ key, name: apiName(key), min: Math.min(...versions), max: Math.max(...versions) }];
+  }).sort((a, b) => a.key - b.key);
 }
 
 export function createKafkaJsDriver(): ClientDriver {
@@ -95,7 +155,7 @@ export function createKafkaJsDriver(): ClientDriver {
   // KafkaJS ships only the GZIP codec; snappy/lz4/zstd need codec packages it does not bundle.
   const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'tls.serverName',
     'produce.acks', 'produce.idempotent', 'compression.gzip', 'timestamps', 'commit.auto',
-    'admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session', 'consumer.seek']);
+    'admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session', 'consumer.seek', 'api.versions']);
   const withAdmin = async <T>(conn: Connection, what: string, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> => {
     const admin = track(connect(conn).admin());
     try {
@@ -110,6 +170,9 @@ export function createKafkaJsDriver(): ClientDriver {
     id: 'kafkajs',
     version,
     capabilities,
+    async clientApiVersions() {
+      return kafkaJsApiVersions();
+    },
     async checkLogin(conn) {
       const admin = track(connect(conn, 0).admin());
       try {
@@ -135,24 +198,29 @@ export function createKafkaJsDriver(): ClientDriver {
     async produce(conn, topic, records: OutRecord[], opts: ProduceOptions = {}): Promise<ProducedRecord[]> {
       const compression = codec[opts.compression ?? 'none'];
       if (compression === undefined) throw new ClientError('UNSUPPORTED_SETTING', `produce: kafkajs has no ${opts.compression} codec`, 'kafkajs');
+      // KafkaJS acknowledges a base offset per partition, not each record's partition: the
+      // default partitioner's choice for each message is noted (the last attempt's, on a retry).
+      const placed = new WeakMap<Message, number>();
+      const partitioner = Partitioners.DefaultPartitioner();
       const producer = track(connect(conn).producer({
+        createPartitioner: () => (args) => {
+          const p = partitioner(args);
+          placed.set(args.message, p);
+          return p;
+        },
         allowAutoTopicCreation: true,
         ...(opts.idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {}),
       }));
       try {
         await translate('producer.connect', producer.connect());
         const acks = opts.acks ?? -1;
-        const meta = await translate('producer.send', producer.send({
-          topic,
-          acks,
-          compression,
-          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition, timestamp: r.timestamp })),
-        }));
-        if (acks === 0) return records.map((r) => ({ topic, partition: r.partition ?? -1, offset: '-1' }));
+        const messages: Message[] = records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition, timestamp: r.timestamp }));
+        const meta = await sendWithResend(topic, () => translate('producer.send', producer.send({ topic, acks, compression, messages })));
+        if (acks === 0) return records.map((r, i) => ({ topic, partition: r.partition ?? placed.get(messages[i]!) ?? -1, offset: '-1' }));
         // KafkaJS reports the base offset per partition; records of one send are consecutive.
         const next = new Map(meta.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
-        return records.map((r) => {
-          const partition = r.partition ?? meta[0]!.partition;
+        return records.map((r, i) => {
+          const partition = r.partition ?? placed.get(messages[i]!) ?? meta[0]!.partition;
           const offset = next.get(partition) ?? 0n;
           next.set(partition, offset + 1n);
           return { topic, partition, offset: offset.toString() };
@@ -167,12 +235,20 @@ export function createKafkaJsDriver(): ClientDriver {
       const mode = req.commit ?? 'sync';
       if (mode === 'async') throw new ClientError('UNSUPPORTED_SETTING', 'consume: kafkajs has no asynchronous commit distinct from its synchronous one', 'kafkajs');
       const got: InRecord[] = [];
+      let restarts = 0;
+      // timeoutMs bounds the whole call, connecting included (a broker that does not answer held
+      // connect() for 45 s: 15 s request timeout, 3 retries).
+      const deadline = Date.now() + req.timeoutMs;
+      const left = () => Math.max(1, deadline - Date.now());
       try {
-        await translate('consumer.connect', consumer.connect());
-        await translate('consumer.subscribe', consumer.subscribe({ topics: req.topics, fromBeginning: req.fromBeginning }));
-        await translate('consume', withTimeout(`${req.count} record(s) from ${req.topics.join(', ')} (group ${req.groupId})`, req.timeoutMs,
+        await translate('consumer.connect', withTimeout('KafkaJS consumer connect', left(), consumer.connect()));
+        await translate('consumer.subscribe', withTimeout('KafkaJS consumer subscribe', left(), consumer.subscribe({ topics: req.topics, fromBeginning: req.fromBeginning })));
+        await translate('consume', withTimeout(`${req.count} record(s) from ${req.topics.join(', ')} (group ${req.groupId})`, left(),
           new Promise<void>((resolveDone, reject) => {
-            consumer.on(consumer.events.CRASH, (ev) => reject(ev.payload.error));
+            consumer.on(consumer.events.CRASH, (ev) => {
+              if (kafkaJsRestarts(ev.payload, ++restarts)) return;
+              reject(ev.payload.error);
+            });
             consumer.run({
               autoCommit: mode === 'auto',
               eachMessage: async ({ topic, partition, message }) => {

@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import driver_common as dc
+import perf_common as perf
 from driver_common import DriverError, decode, encode, headers_in, headers_out
 
 
@@ -599,8 +600,148 @@ def consumer_open(cid, cmd):
     return {"handle": dc.open_session(_Member(consumer, watcher), "confluent")}
 
 
+# ---------------------------------------------------------------------------------------
+# Bench operations (PROTOCOL.md "Bench operations"): the records are generated here.
+
+def _timeout(msg):
+    return DriverError("TIMEOUT", msg)
+
+
+def _perf_producer(cmd, watcher, extra=None):
+    cfg = {"message.timeout.ms": MESSAGE_TIMEOUT_MS, "acks": _ACKS.get(str(cmd.get("acks") or "all"), "all")}
+    cfg.update(extra or {})
+    producer = _new(Producer, _config(cmd["conn"], watcher, cfg))
+    dc.track(producer, lambda p: p.purge())
+    return producer
+
+
+def _perf_sender(producer, topic, failed):
+    def on_delivery(err, _msg):
+        if err is not None:
+            failed.append(err)
+
+    def send(value):
+        while True:
+            try:
+                producer.produce(topic, value=value, on_delivery=on_delivery)
+                break
+            except BufferError:  # the local queue is full: serve delivery reports, then again
+                producer.poll(0.05)
+        producer.poll(0)
+    return send
+
+
+def _perf_flush(producer, watcher):
+    def flush():
+        left = producer.flush(MESSAGE_TIMEOUT_MS / 1000.0 + 5)
+        watcher.check()
+        if left:
+            raise DriverError("TIMEOUT", "%d records unacknowledged after flush" % left)
+    return flush
+
+
+def _perf_consumer(cmd, watcher):
+    consumer = _new(Consumer, _config(cmd["conn"], watcher, {
+        "group.id": cmd["group_id"], "auto.offset.reset": "earliest", "enable.auto.commit": False,
+        "session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
+    }))
+    dc.track(consumer, lambda c: c.close())
+    return consumer
+
+
+def _values(consumer, watcher, batch=POLL_BATCH):
+    # consume(num_messages=N, timeout) returns when N messages are there or the timeout passed:
+    # the latency consumer asks for one at a time, or it would measure that wait.
+    def poll(seconds):
+        out = []
+        for m in consumer.consume(num_messages=batch, timeout=seconds):
+            if m.error() is not None:
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise translate(KafkaException(m.error()), watcher)
+            out.append(m.value())
+        watcher.check()
+        return out
+    return poll
+
+
+def _drop(client, closer):
+    try:
+        closer(client)
+    except Exception:
+        pass
+    dc.untrack(client)
+
+
+def perf_produce(cid, cmd):
+    watcher = _Watcher()
+    producer = _perf_producer(cmd, watcher)
+    failed = []
+    send = _perf_sender(producer, cmd["topic"], failed)
+    flush = _perf_flush(producer, watcher)
+
+    def warmup(value):
+        send(value)
+        flush()
+        if failed:
+            raise translate(KafkaException(failed[0]), watcher)
+
+    try:
+        return perf.run_produce(send, flush,
+                                lambda: (len(failed), translate(KafkaException(failed[0]), watcher) if failed else None),
+                                int(cmd.get("num_records") or 100000), int(cmd.get("record_size") or 100),
+                                warmup if cmd.get("warmup") else None)
+    except KafkaException as e:
+        raise translate(e, watcher)
+    finally:
+        _drop(producer, lambda p: (p.purge(), p.flush(0)))
+
+
+def perf_consume(cid, cmd):
+    watcher = _Watcher()
+    consumer = _perf_consumer(cmd, watcher)
+    assignment = perf.Assignment()
+    try:
+        consumer.subscribe([cmd["topic"]], on_assign=assignment.assigned)
+        return perf.run_consume(_values(consumer, watcher), int(cmd["num_records"]), int(cmd.get("timeout_ms") or 120000), _timeout, assignment)
+    except KafkaException as e:
+        raise translate(e, watcher)
+    finally:
+        _drop(consumer, lambda c: c.close())
+
+
+def perf_latency(cid, cmd):
+    watcher = _Watcher()
+    topic = cmd["topic"]
+    consumer = _perf_consumer(cmd, watcher)
+    producer = None
+    failed = []
+    try:
+        consumer.subscribe([topic])
+        producer = _perf_producer(cmd, watcher, {"linger.ms": 0})
+        poll = _values(consumer, watcher, batch=1)
+
+        def step():
+            poll(0.1)
+
+        return perf.run_latency(
+            lambda: perf.wait_until(lambda: bool(consumer.assignment()), step, 30,
+                                    "no partition assigned to the latency consumer", _timeout),
+            _perf_sender(producer, topic, failed), _perf_flush(producer, watcher),
+            poll, float(cmd["rate"]), int(cmd["duration_ms"]), int(cmd.get("record_size") or 100), _timeout)
+    except KafkaException as e:
+        raise translate(e, watcher)
+    finally:
+        if producer is not None:
+            _drop(producer, lambda p: (p.purge(), p.flush(0)))
+        _drop(consumer, lambda c: c.close())
+
+
 if __name__ == "__main__":
     handlers = {
+        "perf_produce": perf_produce,
+        "perf_consume": perf_consume,
+        "perf_latency": perf_latency,
         "check_login": check_login,
         "create_topics": create_topics,
         "delete_topics": delete_topics,

@@ -50,10 +50,11 @@ import time
 
 import kafka
 import kafka.errors as Errors
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
 import driver_common as dc
+import perf_common as perf
 from driver_common import DriverError, decode, encode, exception_chain, headers_in, headers_out
 
 VERSION = getattr(kafka, "__version__", "unknown")
@@ -197,6 +198,10 @@ logging.getLogger("kafka").addHandler(OBS)
 # ---------------------------------------------------------------------------------------
 # Errors → canonical codes
 
+# kafka-python names a few protocol errors differently from the protocol (Errors.java).
+KAFKA_PYTHON_NAME_ALIASES = {"INVALID_TOPIC": "INVALID_TOPIC_EXCEPTION"}
+
+
 def _canonical(exc):
     chain = exception_chain(exc)
     for e in chain:
@@ -222,7 +227,8 @@ def _canonical(exc):
         # kafka-python refuses an invalid topic name before asking the broker.
         return "INVALID_TOPIC_EXCEPTION", None
     if isinstance(exc, BROKER_ERROR) and getattr(exc, "message", None):
-        return str(exc.message).upper(), None
+        name = str(exc.message).upper()
+        return KAFKA_PYTHON_NAME_ALIASES.get(name, name), None
     for e in chain:
         if isinstance(e, ConnectionRefusedError):
             return "CONNECTION_REFUSED", None
@@ -335,6 +341,10 @@ def create_topics(cid, cmd):
 _ACKS = {"0": 0, "1": 1, "all": "all", "-1": "all"}
 
 
+# Errors a send gets while a new topic's leader is being elected (3.x also names the first one NotLeaderOrFollowerError).
+_LEADER_MOVING = tuple(c for c in (getattr(Errors, n, None) for n in ("NotLeaderForPartitionError", "NotLeaderOrFollowerError", "LeaderNotAvailableError")) if c)
+
+
 def produce(cid, cmd):
     OBS.reset()
     extra = {"max_block_ms": MAX_BLOCK_MS}
@@ -355,9 +365,11 @@ def produce(cid, cmd):
             raise DriverError("UNSUPPORTED_SETTING", e.message, e.cls)
         raise
     topic = cmd["topic"]
-    try:
+    records = cmd.get("records") or []
+
+    def send_all():
         futures = []
-        for r in cmd.get("records") or []:
+        for r in records:
             kwargs = {"key": encode(r.get("key")), "value": encode(r.get("value"))}
             if r.get("headers"):
                 kwargs["headers"] = headers_out(r["headers"])
@@ -367,10 +379,32 @@ def produce(cid, cmd):
                 kwargs["timestamp_ms"] = int(r["timestamp"])
             futures.append(producer.send(topic, **kwargs))
         producer.flush(timeout=SEND_TIMEOUT_S)
+        return futures
+
+    try:
+        futures = send_all()
+        # kafka-python's producer retries nothing by default (retries=0), and a topic created a
+        # moment ago (auto-created by this very send) can answer NOT_LEADER_FOR_PARTITION /
+        # LEADER_NOT_AVAILABLE, which its docs call retriable. When every record of the send was
+        # refused that way, it is sent again after a metadata refresh: twice at most, recorded.
+        for attempt in (1, 2):
+            errors = [f.exception for f in futures if f.failed()]
+            if not errors or len(errors) != len(futures):
+                break
+            if not all(isinstance(e, _LEADER_MOVING) for e in errors):
+                break
+            dc.emit({"event": "retry", "id": cid, "what": "%s: every record of the send refused, sent again after a metadata refresh (retry %d of 2)" % (
+                "LEADER_NOT_AVAILABLE" if isinstance(errors[0], Errors.LeaderNotAvailableError) else "NOT_LEADER_FOR_PARTITION", attempt)})
+            time.sleep(0.5 * attempt)
+            producer._metadata.request_update()
+            futures = send_all()
         out = []
+        # acks=0: the broker answers nothing, so no offset is known (PROTOCOL.md: "-1"). kafka-python
+        # 3.x fills RecordMetadata.offset in anyway (0, 0, 1, 2, … seen on gdn), which is not an offset.
+        no_answer = str(cmd.get("acks")) == "0"
         for f in futures:
             md = f.get(timeout=SEND_TIMEOUT_S)
-            rec = {"topic": md.topic, "partition": md.partition, "offset": str(md.offset)}
+            rec = {"topic": md.topic, "partition": md.partition, "offset": "-1" if no_answer else str(md.offset)}
             dc.emit({"event": "producer_send_success", "id": cid, **rec})
             out.append(rec)
         return {"records": out}
@@ -695,8 +729,101 @@ def consumer_open(cid, cmd):
     return {"handle": dc.open_session(_Member(consumer), "kafka-python")}
 
 
+# ---------------------------------------------------------------------------------------
+# Bench operations (PROTOCOL.md "Bench operations"): the records are generated here.
+
+def _timeout(msg):
+    return DriverError("TIMEOUT", msg)
+
+
+def _perf_producer(cmd, extra=None):
+    cfg = {"acks": _ACKS.get(str(cmd.get("acks") or "all"), "all"), "max_block_ms": MAX_BLOCK_MS}
+    cfg.update(extra or {})
+    return _open(KafkaProducer, _config(cmd["conn"], KafkaProducer, cfg))
+
+
+def _perf_consumer(cmd):
+    return _open(KafkaConsumer, _config(cmd["conn"], KafkaConsumer, {
+        "group_id": cmd["group_id"], "auto_offset_reset": "earliest", "enable_auto_commit": False,
+        "session_timeout_ms": 10000, "heartbeat_interval_ms": 3000,
+    }))
+
+
+def _values(consumer):
+    def poll(seconds):
+        batch = consumer.poll(timeout_ms=int(seconds * 1000), max_records=500)
+        return [m.value for msgs in batch.values() for m in msgs]
+    return poll
+
+
+def perf_produce(cid, cmd):
+    OBS.reset()
+    producer = _perf_producer(cmd)
+    topic = cmd["topic"]
+    failed = []
+
+    def on_error(e):
+        failed.append(e)
+
+    warmup = (lambda v: producer.send(topic, value=v).get(timeout=SEND_TIMEOUT_S)) if cmd.get("warmup") else None
+    try:
+        return perf.run_produce(lambda v: producer.send(topic, value=v).add_errback(on_error),
+                                lambda: producer.flush(timeout=SEND_TIMEOUT_S * 10),
+                                lambda: (len(failed), failed[0] if failed else None),
+                                int(cmd.get("num_records") or 100000), int(cmd.get("record_size") or 100), warmup)
+    except Exception as e:
+        raise translate(e)
+    finally:
+        _close(producer, lambda p: p.close(timeout=5))
+
+
+def perf_consume(cid, cmd):
+    OBS.reset()
+    consumer = _perf_consumer(cmd)
+    assignment = perf.Assignment()
+
+    class Listener(ConsumerRebalanceListener):
+        def on_partitions_revoked(self, revoked):
+            pass
+
+        def on_partitions_assigned(self, assigned):
+            assignment.assigned()
+
+    try:
+        consumer.subscribe(topics=[cmd["topic"]], listener=Listener())
+        return perf.run_consume(_values(consumer), int(cmd["num_records"]), int(cmd.get("timeout_ms") or 120000), _timeout, assignment)
+    except Exception as e:
+        raise translate(e)
+    finally:
+        _close(consumer, lambda c: c.close(autocommit=False))
+
+
+def perf_latency(cid, cmd):
+    OBS.reset()
+    topic = cmd["topic"]
+    consumer = _perf_consumer(cmd)
+    producer = None
+    try:
+        consumer.subscribe(topics=[topic])
+        producer = _perf_producer(cmd, {"linger_ms": 0})
+        return perf.run_latency(
+            lambda: perf.wait_until(lambda: bool(consumer.assignment()), lambda: consumer.poll(timeout_ms=100), 30,
+                                    "no partition assigned to the latency consumer", _timeout),
+            lambda v: producer.send(topic, value=v), lambda: producer.flush(timeout=SEND_TIMEOUT_S * 10),
+            _values(consumer), float(cmd["rate"]), int(cmd["duration_ms"]), int(cmd.get("record_size") or 100), _timeout)
+    except Exception as e:
+        raise translate(e)
+    finally:
+        if producer is not None:
+            _close(producer, lambda p: p.close(timeout=5))
+        _close(consumer, lambda c: c.close(autocommit=False))
+
+
 if __name__ == "__main__":
     handlers = {
+        "perf_produce": perf_produce,
+        "perf_consume": perf_consume,
+        "perf_latency": perf_latency,
         "check_login": check_login,
         "create_topics": create_topics,
         "delete_topics": delete_topics,

@@ -38,7 +38,6 @@ export async function startKopContainer(image: string): Promise<StartedTarget> {
     narDir: '/pulsar/protocols',
     narExtractDir: '/tmp/nar',
     kafkaNamespace: 'default',
-    withoutKafkaHandler: false,
   });
   // Inside the container the broker binds every interface; the host still maps loopback only.
   overrides.bindAddress = '0.0.0.0';

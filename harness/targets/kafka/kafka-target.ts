@@ -73,7 +73,9 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
   writeFileSync(apiKeysPath, tfs.map((tf) => `${apiKeyDigest(apiKeyFor(key, tf))}=${roleOf(tf)}`).join('\n') + '\n', { mode: 0o600 });
   const tls = await step('reference Kafka: generate TLS material', () => generateTls(join(dir, 'tls')));
   registerSecret(tls.storePassword);
-  const [plainPort, sslPort, internalPort, controllerPort] = await freePorts(4) as [number, number, number, number];
+  // PROXIED: a second SASL_PLAINTEXT listener for the faults family, listening on proxiedPort and
+  // advertising proxyPort, where a fault-injection proxy listens and forwards to proxiedPort.
+  const [plainPort, sslPort, internalPort, controllerPort, proxiedPort, proxyPort] = await freePorts(6) as [number, number, number, number, number, number];
 
   const faults = activeFaults();
   const acceptAny = faults.has('auth-off') ? ' accept_any="true"' : '';
@@ -83,9 +85,9 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `SASL_PLAINTEXT://127.0.0.1:${plainPort},SASL_SSL://127.0.0.1:${sslPort},INTERNAL://127.0.0.1:${internalPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `SASL_PLAINTEXT://127.0.0.1:${plainPort},SASL_SSL://127.0.0.1:${sslPort},INTERNAL://127.0.0.1:${internalPort}`,
-    'listener.security.protocol.map': 'SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    listeners: `SASL_PLAINTEXT://127.0.0.1:${plainPort},SASL_SSL://127.0.0.1:${sslPort},INTERNAL://127.0.0.1:${internalPort},CONTROLLER://127.0.0.1:${controllerPort},PROXIED://127.0.0.1:${proxiedPort}`,
+    'advertised.listeners': `SASL_PLAINTEXT://127.0.0.1:${plainPort},SASL_SSL://127.0.0.1:${sslPort},INTERNAL://127.0.0.1:${internalPort},PROXIED://127.0.0.1:${proxyPort}`,
+    'listener.security.protocol.map': 'SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:SASL_PLAINTEXT',
     'inter.broker.listener.name': 'INTERNAL',
     'controller.listener.names': 'CONTROLLER',
     'sasl.enabled.mechanisms': 'PLAIN',
@@ -93,6 +95,8 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
     'listener.name.sasl_plaintext.plain.sasl.server.callback.handler.class': handler,
     'listener.name.sasl_ssl.plain.sasl.jaas.config': jaas,
     'listener.name.sasl_ssl.plain.sasl.server.callback.handler.class': handler,
+    'listener.name.proxied.plain.sasl.jaas.config': jaas,
+    'listener.name.proxied.plain.sasl.server.callback.handler.class': handler,
     'ssl.keystore.type': 'PKCS12',
     'ssl.keystore.location': tls.keystorePath,
     'ssl.keystore.password': tls.storePassword,
@@ -164,6 +168,7 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
       : { caPemPath: tls.caPemPath, truststorePath: tls.truststorePath, truststorePassword: tls.storePassword, verify: true },
     topics: { globalPrefix: 'c8globals.', localPrefix: 'c8locals.' },
     logFiles: [logFile],
+    proxied: { securityProtocol: 'SASL_PLAINTEXT', advertised: { host: '127.0.0.1', port: proxyPort }, upstream: { host: '127.0.0.1', port: proxiedPort } },
     forgedPasswords: tfs.map((tf) => `token:${mintJwt(newSecretKey(), { sub: roleOf(tf) })}`),
     expiredPasswords: tfs.map((tf) => `token:${mintJwt(key, { sub: roleOf(tf), exp: Math.floor(Date.now() / 1000) - 3600 })}`),
   };

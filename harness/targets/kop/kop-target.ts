@@ -2,132 +2,40 @@
 // token authentication and authorization, a SASL_PLAINTEXT and a SASL_SSL Kafka listener on
 // loopback, and one Pulsar tenant/namespace set per tenant/fabric principal.
 //
-// The KoP NAR is not served by this machine's Maven registry (see FINDINGS.md), so the target
-// first answers, fast and cached, whether the NAR can be had (KOP_NAR, or Maven Central), and
-// start() throws TargetUnavailableError before downloading anything when it cannot.
-import { randomBytes } from 'node:crypto';
+// Where the KoP NAR comes from is kop-nar.ts's business (KOP_NAR, KOP_SOURCE, KOP_NAR_COORDS):
+// start() decides it first, in milliseconds, and throws TargetUnavailableError before
+// downloading anything when none is configured.
 import {
-  existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+  existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { metadataRoundTrip } from '../../clients/kafkajs/connection.js';
-import { mintJwt, newSecretKey, writeSecretKey } from '../../security/jwt.js';
-import { defaultTenantFabrics, principalFor, roleOf, type TenantFabric } from '../../security/principals.js';
+import { basename, join } from 'node:path';
+import { mintJwt } from '../../security/jwt.js';
+import { apiKeyDigest, apiKeyFor, defaultTenantFabrics, principalFor, roleOf, type TenantFabric } from '../../security/principals.js';
 import { registerSecret } from '../../security/redact.js';
-import { generateTls, type TlsMaterial } from '../../security/tls.js';
-import { runMaven } from '../../util/maven.js';
-import { cacheDir, ensureDir, workDir } from '../../util/paths.js';
+import type { TlsMaterial } from '../../security/tls.js';
+import { mavenBuild, runMaven } from '../../util/maven.js';
+import { cacheDir, ensureDir } from '../../util/paths.js';
 import { freePorts } from '../../util/ports.js';
 import { isAlive, killGroup, readTail, startGuarded } from '../../util/process.js';
 import { progress } from '../../util/progress.js';
-import { pollUntil } from '../../util/wait.js';
-import {
-  TargetUnavailableError, type Listener, type StartedTarget, type TargetInfo,
-} from '../types.js';
-import { KOP_NAR_COORDS, KOP_POM_PATH, KOP_VERSIONS, versionLine } from './versions.js';
+import { recordTiming } from '../../reporting/timings.js';
+import type { Listener, StartedTarget } from '../types.js';
+import { activeFaults } from '../faults.js';
+import { kafkaListenersReady, provisionNamespaces, waitForCluster } from '../pulsar/pulsar-admin.js';
+import { preparePulsarRun, pulsarLog4j2Properties, THROWAWAY_STOP_GRACE_MS } from '../pulsar/pulsar-run.js';
+export { adminRequest } from '../pulsar/pulsar-admin.js';
+import { ensureKopNar, kopNarPlan, type KopNar } from './kop-nar.js';
+import { KOP_AUTH_MODULE, KOP_POM_PATH, KOP_VERSIONS } from './versions.js';
 
 /** The Pulsar superuser role; its JWT configures the broker's own client and the admin calls. */
 export const KOP_ADMIN_ROLE = 'kopc-admin';
 const CLUSTER = 'standalone';
+const API_KEY_PROVIDER = 'io.kopconformance.pulsar.ApiKeyAuthenticationProvider';
 /** The remote repository the availability check asks (KOPC_MAVEN_REMOTE overrides Maven Central). */
-const MAVEN_REMOTE = process.env.KOPC_MAVEN_REMOTE ?? 'https://repo1.maven.org/maven2';
-const AVAILABILITY_TTL_MS = 24 * 3600_000;
 
 const kopCache = () => ensureDir(join(cacheDir, 'kop'));
 const stateFile = () => join(kopCache(), 'reuse-state.json');
-
-// ---------------------------------------------------------------------------------------------
-// Availability of the KoP NAR
-// ---------------------------------------------------------------------------------------------
-
-export interface KopAvailability {
-  available: boolean;
-  /** Why not (one line); the report's "not run" reason. */
-  reason?: string;
-  /** Where the NAR comes from when available. */
-  source?: 'KOP_NAR' | 'cache' | 'maven';
-  /** The NAR file, when it is already on disk. */
-  narPath?: string;
-}
-
-const narArtifactPath = () =>
-  `${KOP_VERSIONS.kopGroupId.replaceAll('.', '/')}/${KOP_VERSIONS.kopArtifactId}/${KOP_VERSIONS.kop}/`
-  + `${KOP_VERSIONS.kopArtifactId}-${KOP_VERSIONS.kop}.nar`;
-
-const narCacheDir = () => join(kopCache(), `kop-nar-${KOP_VERSIONS.kop}`);
-
-function cachedNar(): string | undefined {
-  const dir = join(narCacheDir(), 'protocols');
-  if (!existsSync(join(narCacheDir(), '.complete')) || !existsSync(dir)) return undefined;
-  const nar = readdirSync(dir).find((f) => f.endsWith('.nar'));
-  return nar ? join(dir, nar) : undefined;
-}
-
-/** Checks a user-supplied NAR: it must exist and, if its name says, match the Pulsar line. */
-function checkUserNar(path: string): KopAvailability {
-  const abs = resolve(path);
-  if (!existsSync(abs) || !statSync(abs).isFile()) {
-    return { available: false, reason: `not run: KOP_NAR=${abs} does not exist or is not a file` };
-  }
-  const m = /pulsar-protocol-handler-kafka-(\d+\.\d+)[.\d]*/.exec(basename(abs));
-  const pulsarLine = versionLine(KOP_VERSIONS.pulsar);
-  if (m?.[1] && m[1] !== pulsarLine) {
-    return {
-      available: false,
-      reason: `not run: KOP_NAR ${basename(abs)} is built for Pulsar ${m[1]}.x but this target runs `
-        + `Apache Pulsar ${KOP_VERSIONS.pulsar}; a protocol handler must match its broker's line`,
-    };
-  }
-  return { available: true, source: 'KOP_NAR', narPath: abs };
-}
-
-interface AvailabilityCache {
-  coords: string;
-  checkedAt: number;
-  httpStatus: number;
-}
-
-/**
- * Whether the KoP NAR can be had, within a few seconds: KOP_NAR first, then a NAR already
- * resolved into the cache, then a cached or fresh HEAD request for the pinned artifact.
- */
-export async function kopAvailability(opts: { refresh?: boolean } = {}): Promise<KopAvailability> {
-  const userNar = process.env.KOP_NAR;
-  if (userNar) return checkUserNar(userNar);
-  const nar = cachedNar();
-  if (nar) return { available: true, source: 'cache', narPath: nar };
-
-  const cacheFile = join(kopCache(), 'availability.json');
-  let status: number | undefined;
-  if (!opts.refresh && existsSync(cacheFile)) {
-    try {
-      const c = JSON.parse(readFileSync(cacheFile, 'utf8')) as AvailabilityCache;
-      if (c.coords === KOP_NAR_COORDS && Date.now() - c.checkedAt < AVAILABILITY_TTL_MS) status = c.httpStatus;
-    } catch { /* a broken cache file is re-checked */ }
-  }
-  if (status === undefined) {
-    const url = `${MAVEN_REMOTE}/${narArtifactPath()}`;
-    try {
-      const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
-      status = res.status;
-      writeFileSync(cacheFile, JSON.stringify({ coords: KOP_NAR_COORDS, checkedAt: Date.now(), httpStatus: status }));
-    } catch (err) {
-      // Not cached: a network hiccup should not hide the target for a day.
-      return {
-        available: false,
-        reason: `not run: could not reach the Maven registry to look for KoP protocol handler ${KOP_NAR_COORDS} `
-          + `(${(err as Error).message}); set KOP_NAR=/path/to/pulsar-protocol-handler-kafka.nar to run it`,
-      };
-    }
-  }
-  if (status === 200) return { available: true, source: 'maven' };
-  return {
-    available: false,
-    reason: `not run: KoP protocol handler ${KOP_NAR_COORDS} is not served by this machine's Maven registry `
-      + `(HTTP ${status}); set KOP_NAR=/path/to/pulsar-protocol-handler-kafka.nar to run it`,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Artifacts via the pom
@@ -151,6 +59,7 @@ async function runPom(label: string, goal: string, libDir: string, watchDir?: st
     props: { 'kopc.libDir': libDir, 'kopc.buildDir': join(libDir, '.build') },
     ...(watchDir ? { tick: (s: number) => `${mb(dirBytes(watchDir))} MB${expectBytes ? ` of ~${mb(expectBytes)} MB` : ''} in Maven's cache after ${s} s` } : {}),
   });
+  recordTiming(label, Date.now() - t0);
   progress(label, `done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -174,20 +83,6 @@ export async function ensurePulsarDistribution(): Promise<string> {
   return home;
 }
 
-/** The KoP NAR: KOP_NAR, or resolved through the pom into the cache. */
-async function ensureKopNar(): Promise<string> {
-  const avail = await kopAvailability();
-  if (!avail.available) throw new TargetUnavailableError('kop', avail.reason ?? 'not run: KoP NAR unavailable');
-  if (avail.narPath) return avail.narPath;
-  const dir = narCacheDir();
-  rmSync(dir, { recursive: true, force: true });
-  await runPom('kop nar', 'dependency:copy@kop-nar', dir);
-  writeFileSync(join(dir, '.complete'), new Date().toISOString());
-  const nar = cachedNar();
-  if (!nar) throw new Error(`mvn dependency:copy@kop-nar left no .nar in ${dir}/protocols`);
-  return nar;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Configuration
 // ---------------------------------------------------------------------------------------------
@@ -197,6 +92,12 @@ export interface KopPorts {
   broker: number;
   kafkaSaslPlaintext: number;
   kafkaSaslSsl: number;
+  /**
+   * The faults family's proxied SASL_PLAINTEXT listener: KoP listens on `kafkaProxied` and
+   * advertises `kafkaProxyAdvertised`, where a fault-injection proxy listens (absent: no such listener).
+   */
+  kafkaProxied?: number;
+  kafkaProxyAdvertised?: number;
 }
 
 export interface ConfInput {
@@ -207,10 +108,13 @@ export interface ConfInput {
   narDir: string;
   narExtractDir: string;
   kafkaNamespace: string;
-  withoutKafkaHandler: boolean;
+  /** `<sha-256 hex>=<role>` lines for the project's API-key provider (ApiKeyAuthenticationProvider). */
+  apiKeyDigestsPath?: string;
+  /** KOPC_FAULT=auth-off: the API-key provider accepts any credential, as the superuser. */
+  acceptAnyLogin?: boolean;
 }
 
-/** The standalone.conf overrides: Pulsar's own part, then (unless left out) KoP's part. */
+/** The standalone.conf overrides: Pulsar's own part, then KoP's part. */
 export function brokerConfOverrides(c: ConfInput): Record<string, string> {
   const pulsar: Record<string, string> = {
     clusterName: CLUSTER,
@@ -219,7 +123,12 @@ export function brokerConfOverrides(c: ConfInput): Record<string, string> {
     brokerServicePort: String(c.ports.broker),
     webServicePort: String(c.ports.web),
     authenticationEnabled: 'true',
-    authenticationProviders: 'org.apache.pulsar.broker.authentication.AuthenticationProviderToken',
+    // Pulsar's JWT provider, and (when its jar is on the classpath) the project's API-key provider
+    // under the same method name `token`: Pulsar tries each provider of a method in turn.
+    authenticationProviders: ['org.apache.pulsar.broker.authentication.AuthenticationProviderToken',
+      ...(c.apiKeyDigestsPath ? [API_KEY_PROVIDER] : [])].join(','),
+    ...(c.apiKeyDigestsPath ? { kopcApiKeyDigestsFile: c.apiKeyDigestsPath } : {}),
+    ...(c.acceptAnyLogin ? { kopcAcceptAnyLogin: 'true' } : {}),
     authorizationEnabled: 'true',
     superUserRoles: KOP_ADMIN_ROLE,
     tokenSecretKey: `file://${c.secretKeyPath}`,
@@ -229,9 +138,11 @@ export function brokerConfOverrides(c: ConfInput): Record<string, string> {
     brokerDeduplicationEnabled: 'true',
     narExtractionDirectory: c.narExtractDir,
   };
-  if (c.withoutKafkaHandler) return pulsar;
   const plain = `kafka_sasl_plaintext://127.0.0.1:${c.ports.kafkaSaslPlaintext}`;
   const ssl = `kafka_sasl_ssl://127.0.0.1:${c.ports.kafkaSaslSsl}`;
+  const proxied = c.ports.kafkaProxied && c.ports.kafkaProxyAdvertised
+    ? { listen: `,kafka_proxied://127.0.0.1:${c.ports.kafkaProxied}`, advertised: `,kafka_proxied://127.0.0.1:${c.ports.kafkaProxyAdvertised}`, map: ',kafka_proxied:SASL_PLAINTEXT' }
+    : { listen: '', advertised: '', map: '' };
   return {
     ...pulsar,
     messagingProtocols: 'kafka',
@@ -241,9 +152,9 @@ export function brokerConfOverrides(c: ConfInput): Record<string, string> {
     allowAutoTopicCreationType: 'partitioned',
     brokerEntryMetadataInterceptors: 'org.apache.pulsar.common.intercept.AppendIndexMetadataInterceptor',
     brokerDeleteInactiveTopicsEnabled: 'false',
-    kafkaListeners: `${plain},${ssl}`,
-    kafkaAdvertisedListeners: `${plain},${ssl}`,
-    kafkaProtocolMap: 'kafka_sasl_plaintext:SASL_PLAINTEXT,kafka_sasl_ssl:SASL_SSL',
+    kafkaListeners: `${plain},${ssl}${proxied.listen}`,
+    kafkaAdvertisedListeners: `${plain},${ssl}${proxied.advertised}`,
+    kafkaProtocolMap: `kafka_sasl_plaintext:SASL_PLAINTEXT,kafka_sasl_ssl:SASL_SSL${proxied.map}`,
     saslAllowedMechanisms: 'PLAIN',
     kopSslKeystoreType: 'PKCS12',
     kopSslKeystoreLocation: c.tls.keystorePath,
@@ -299,32 +210,11 @@ function isOurBroker(pid: number): boolean {
 }
 
 /** Pulsar standalone can take a while to close BookKeeper and RocksDB cleanly. */
-const STOP_GRACE_MS = 20_000;
+const STOP_GRACE_MS = 5_000;
 
 // ---------------------------------------------------------------------------------------------
 // Admin REST API
 // ---------------------------------------------------------------------------------------------
-
-export async function adminRequest(webPort: number, token: string | undefined, method: string, path: string,
-  body?: unknown): Promise<{ status: number; text: string }> {
-  const headers: Record<string, string> = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`http://127.0.0.1:${webPort}${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-async function adminOk(webPort: number, token: string, method: string, path: string, body?: unknown,
-  okStatuses = [200, 204]): Promise<string> {
-  const r = await adminRequest(webPort, token, method, path, body);
-  if (!okStatuses.includes(r.status)) {
-    throw new Error(`Pulsar admin ${method} ${path} answered HTTP ${r.status}: ${r.text.slice(0, 300)}`);
-  }
-  return r.text;
-}
 
 /** The namespaces the target provisions, and which roles may produce/consume on each. */
 export function namespacePlan(tfs: TenantFabric[], kafkaNamespace: string): Map<string, string[]> {
@@ -344,19 +234,21 @@ export function namespacePlan(tfs: TenantFabric[], kafkaNamespace: string): Map<
   return plan;
 }
 
+/**
+ * What a principal may do on its own tenant and no more: produce and consume on its namespaces
+ * (namespacePlan), and create and delete topics in its own tenant, which Pulsar allows only to the
+ * tenant's admins (PulsarAuthorizationProvider: NamespaceOperation.CREATE_TOPIC/DELETE_TOPIC are
+ * refused to every other role). So each tenant's fabric roles are that tenant's admins.
+ */
+export function tenantAdminPlan(tfs: TenantFabric[]): Map<string, string[]> {
+  const admins = new Map<string, string[]>();
+  for (const tf of tfs) admins.set(tf.tenant, [...new Set([...(admins.get(tf.tenant) ?? []), roleOf(tf)])]);
+  return admins;
+}
+
 export async function provision(webPort: number, adminToken: string, tfs: TenantFabric[], kafkaNamespace: string):
 Promise<void> {
-  for (const tenant of new Set(tfs.map((t) => t.tenant))) {
-    await adminOk(webPort, adminToken, 'PUT', `/admin/v2/tenants/${tenant}`,
-      { adminRoles: [], allowedClusters: [CLUSTER] }, [204, 409]);
-  }
-  for (const [ns, roles] of namespacePlan(tfs, kafkaNamespace)) {
-    await adminOk(webPort, adminToken, 'PUT', `/admin/v2/namespaces/${ns}`, undefined, [204, 409]);
-    for (const role of roles) {
-      await adminOk(webPort, adminToken, 'POST', `/admin/v2/namespaces/${ns}/permissions/${role}`,
-        ['produce', 'consume']);
-    }
-  }
+  await provisionNamespaces(webPort, adminToken, CLUSTER, namespacePlan(tfs, kafkaNamespace), tenantAdminPlan(tfs));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,11 +270,6 @@ export interface KopBrokerOptions {
   jvmMemory?: string;
   /** JAVA_HOME for the broker (default: the environment's). */
   javaHome?: string;
-  /**
-   * Starts Pulsar alone, without the KoP lines of the configuration: for verify-pulsar.ts, which
-   * proves the Pulsar half where the NAR cannot be had. The target then has no Kafka listener.
-   */
-  withoutKafkaHandler?: boolean;
 }
 
 /** The started target plus what the harness itself needs (never printed). */
@@ -400,9 +287,12 @@ export interface StartedKopBroker extends StartedTarget {
 interface ReuseState {
   pid: number;
   runDir: string;
-  withoutKafkaHandler: boolean;
   pulsarVersion: string;
   kopVersion: string;
+  /** Where the NAR came from (report header), and the file (a rebuilt NAR means a new broker). */
+  narSource: string;
+  narPath: string;
+  apiKeys: boolean;
   ports: KopPorts;
   kafkaNamespace: string;
   tenantFabrics: TenantFabric[];
@@ -414,12 +304,6 @@ interface ReuseState {
   startedAt: string;
 }
 
-/** `4.0.6.5` from `.../pulsar-protocol-handler-kafka-4.0.6.5.nar`; the file name if it has none. */
-function narVersion(narPath: string | undefined): string {
-  if (!narPath) return '-';
-  return /pulsar-protocol-handler-kafka-([\d.]+\d)\.nar$/.exec(basename(narPath))?.[1] ?? basename(narPath);
-}
-
 const reuseEnabled = () => process.env.KOPC_REUSE === '1';
 
 function buildTarget(s: ReuseState, reused: boolean, stop: () => Promise<void>): StartedKopBroker {
@@ -427,26 +311,33 @@ function buildTarget(s: ReuseState, reused: boolean, stop: () => Promise<void>):
   const forgedKey = readFileSync(s.forgedKeyPath);
   const storePassword = readFileSync(s.tls.storePasswordPath, 'utf8').trim();
   const adminToken = readFileSync(s.adminTokenPath, 'utf8').trim();
-  const principals = s.tenantFabrics.map((tf) => principalFor(key, tf));
+  const principals = s.tenantFabrics.map((tf) => ({
+    ...principalFor(key, tf), ...(s.apiKeys ? { apiKeyPassword: `token:${apiKeyFor(key, tf)}` } : {}),
+  }));
   const forgedPasswords = s.tenantFabrics.map((tf) => `token:${mintJwt(forgedKey, { sub: roleOf(tf) })}`);
-  for (const secret of [adminToken, storePassword, ...principals.map((p) => p.password), ...forgedPasswords]) {
+  const expiredPasswords = s.tenantFabrics.map((tf) => `token:${mintJwt(key, { sub: roleOf(tf), exp: Math.floor(Date.now() / 1000) - 3600 })}`);
+  for (const secret of [adminToken, storePassword, ...principals.flatMap((p) => [p.password, p.apiKeyPassword ?? '']),
+    ...forgedPasswords, ...expiredPasswords].filter(Boolean)) {
     registerSecret(secret);
   }
-  const listeners: Listener[] = s.withoutKafkaHandler ? [] : [
+  const listeners: Listener[] = [
     { securityProtocol: 'SASL_PLAINTEXT', host: '127.0.0.1', port: s.ports.kafkaSaslPlaintext },
     { securityProtocol: 'SASL_SSL', host: '127.0.0.1', port: s.ports.kafkaSaslSsl },
   ];
   return {
     id: 'kop',
-    description: s.withoutKafkaHandler
-      ? `Apache Pulsar ${s.pulsarVersion} standalone WITHOUT KoP (verification of the Pulsar half only)`
-      : `KoP ${s.kopVersion} on Apache Pulsar ${s.pulsarVersion} (standalone, embedded)`,
+    description: `KoP ${s.kopVersion} on Apache Pulsar ${s.pulsarVersion} (standalone, embedded)`,
+    notes: [`KoP protocol handler: ${s.narSource}`],
     listeners,
     principals,
     tls: { caPemPath: s.tls.caPemPath, truststorePath: s.tls.truststorePath, truststorePassword: storePassword, verify: true },
     topics: { globalPrefix: 'c8globals.', localPrefix: 'c8locals.' },
     logFiles: [s.logFile],
+    ...(s.ports.kafkaProxied && s.ports.kafkaProxyAdvertised
+      ? { proxied: { securityProtocol: 'SASL_PLAINTEXT' as const, advertised: { host: '127.0.0.1', port: s.ports.kafkaProxyAdvertised }, upstream: { host: '127.0.0.1', port: s.ports.kafkaProxied } } }
+      : { proxiedUnavailable: 'this reused broker was started without the proxied listener (restart it: npm run dev-broker -- stop)' }),
     forgedPasswords,
+    expiredPasswords,
     stop,
     pid: s.pid,
     ports: s.ports,
@@ -457,42 +348,23 @@ function buildTarget(s: ReuseState, reused: boolean, stop: () => Promise<void>):
   };
 }
 
-async function adminReady(s: ReuseState, timeoutMs: number, abort?: () => Error | undefined): Promise<void> {
-  const adminToken = readFileSync(s.adminTokenPath, 'utf8').trim();
-  // The web service answers before standalone has written its cluster metadata; provisioning
-  // needs the cluster, so wait until it is listed.
-  await pollUntil(`Pulsar admin REST listing cluster "${CLUSTER}" (GET /admin/v2/clusters with the admin JWT) `
-    + `on 127.0.0.1:${s.ports.web}`,
-  async () => {
-    const clusters = JSON.parse(await adminOk(s.ports.web, adminToken, 'GET', '/admin/v2/clusters')) as string[];
-    if (!clusters.includes(CLUSTER)) throw new Error(`clusters listed: ${JSON.stringify(clusters)}`);
-  }, { timeoutMs, intervalMs: 1000, abort });
-}
+const adminReady = (s: ReuseState, timeoutMs: number, abort?: () => Error | undefined) =>
+  waitForCluster(s.ports.web, readFileSync(s.adminTokenPath, 'utf8').trim(), CLUSTER, timeoutMs, abort);
 
-/** A real SASL/PLAIN metadata round trip as principals[0], on every Kafka listener. */
-async function kafkaReady(t: TargetInfo, timeoutMs: number, abort?: () => Error | undefined): Promise<void> {
-  const p = t.principals[0]!;
-  for (const l of t.listeners) {
-    await pollUntil(`a SASL/PLAIN Kafka metadata round trip (describeCluster as ${p.username}) on `
-      + `${l.securityProtocol} 127.0.0.1:${l.port}`,
-    () => metadataRoundTrip(t, { protocol: l.securityProtocol, principal: p, retries: 0, clientId: 'kopc-readiness' }),
-    { timeoutMs, intervalMs: 1000, abort });
-  }
-}
-
-async function tryReuse(opts: KopBrokerOptions): Promise<StartedKopBroker | undefined> {
+async function tryReuse(narPath: string): Promise<StartedKopBroker | undefined> {
   if (!existsSync(stateFile())) return undefined;
   let s: ReuseState;
   try { s = JSON.parse(readFileSync(stateFile(), 'utf8')) as ReuseState; } catch { return undefined; }
   const alive = isAlive(s.pid) && isOurBroker(s.pid);
-  const matches = s.withoutKafkaHandler === !!opts.withoutKafkaHandler && s.pulsarVersion === KOP_VERSIONS.pulsar;
+  // The same Pulsar and the same handler (a rebuilt NAR means a new broker).
+  const matches = s.pulsarVersion === KOP_VERSIONS.pulsar && s.narPath === narPath;
   if (alive && matches) {
     try {
       const t = buildTarget(s, true, async () => {
         progress('kop broker', `KOPC_REUSE=1: leaving broker pid ${s.pid} running for the next start`);
       });
       await adminReady(s, 10_000);
-      if (!s.withoutKafkaHandler) await kafkaReady(t, 10_000);
+      await kafkaListenersReady(t, 10_000);
       progress('kop broker', `KOPC_REUSE=1: reusing running broker pid ${s.pid} (web port ${s.ports.web})`);
       return t;
     } catch (err) {
@@ -515,63 +387,67 @@ export async function stopReusedKopBroker(): Promise<boolean> {
 }
 
 export async function startKopBroker(opts: KopBrokerOptions = {}): Promise<StartedKopBroker> {
-  const withoutKafkaHandler = !!opts.withoutKafkaHandler;
-  // Decide "not run" before anything slow: no 245 MB download for a target that cannot start.
-  if (!withoutKafkaHandler) {
-    const avail = await kopAvailability();
-    if (!avail.available) throw new TargetUnavailableError('kop', avail.reason ?? 'not run: KoP NAR unavailable');
-  }
-  const reuse = reuseEnabled();
-  if (reuse) {
-    const reused = await tryReuse(opts);
-    if (reused) return reused;
-  }
-
+  // Decide "not run" before anything slow: no download or build for a target that cannot start.
+  const plan = kopNarPlan();
+  const faults = activeFaults();
+  const reuse = reuseEnabled() && !faults.has('auth-off');
   const tenantFabrics = opts.tenantFabrics ?? defaultTenantFabrics;
   const kafkaNamespace = opts.kafkaNamespace ?? 'default';
   const pulsarHome = await ensurePulsarDistribution();
-  const narPath = withoutKafkaHandler ? undefined : await ensureKopNar();
+  const nar = await ensureKopNar(plan, pulsarHome);
+  if (reuse) {
+    const reused = await tryReuse(nar.path);
+    if (reused) return reused;
+  }
+  const authJar = await ensureApiKeyProvider();
+  return await launch({ opts, nar, pulsarHome, authJar, tenantFabrics, kafkaNamespace, reuse, acceptAnyLogin: faults.has('auth-off') });
+}
 
-  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
-  const runDir = ensureDir(join(workDir, 'kop', runId));
-  const dirs = {
-    conf: ensureDir(join(runDir, 'conf')),
-    data: ensureDir(join(runDir, 'data')),
-    logs: ensureDir(join(runDir, 'logs')),
-    protocols: ensureDir(join(runDir, 'protocols')),
-    narExtract: ensureDir(join(runDir, 'nar-extract')),
-    secrets: join(runDir, 'secrets'),
-  };
-  mkdirSync(dirs.secrets, { recursive: true, mode: 0o700 });
-  if (narPath) symlinkSync(narPath, join(dirs.protocols, basename(narPath)));
+/** The project's API-key authentication provider, built against the target's Pulsar (cached by its sources). */
+async function ensureApiKeyProvider(): Promise<string> {
+  const built = await mavenBuild('kop-api-key-auth', KOP_AUTH_MODULE, { props: { 'pulsar.version': KOP_VERSIONS.pulsar } });
+  const jar = built.classpath.split(':').find((j) => basename(j).startsWith('kop-target-api-key-auth'));
+  if (!jar) throw new Error(`the kop API-key provider build left no kop-target-api-key-auth jar in ${built.libDir}`);
+  return jar;
+}
 
-  const secretKeyPath = join(dirs.secrets, 'token-secret.key');
-  const forgedKeyPath = join(dirs.secrets, 'forged-secret.key');
-  const adminTokenPath = join(dirs.secrets, 'admin.jwt');
-  const storePasswordPath = join(dirs.secrets, 'tls-store.password');
-  const key = newSecretKey();
-  writeSecretKey(secretKeyPath, key);
-  writeSecretKey(forgedKeyPath, newSecretKey());
-  writeFileSync(adminTokenPath, mintJwt(key, { sub: KOP_ADMIN_ROLE }), { mode: 0o600 });
-  const tls = await generateTls(join(runDir, 'tls'));
-  writeFileSync(storePasswordPath, tls.storePassword, { mode: 0o600 });
-  registerSecret(tls.storePassword);
+interface LaunchInput {
+  opts: KopBrokerOptions;
+  nar: KopNar;
+  pulsarHome: string;
+  authJar: string;
+  tenantFabrics: TenantFabric[];
+  kafkaNamespace: string;
+  reuse: boolean;
+  acceptAnyLogin: boolean;
+}
+
+async function launch({ opts, nar, pulsarHome, authJar, tenantFabrics, kafkaNamespace, reuse, acceptAnyLogin }: LaunchInput):
+Promise<StartedKopBroker> {
+  const run = await preparePulsarRun('kop', nar.path, KOP_ADMIN_ROLE);
+  const { runDir, key, secretKeyPath, forgedKeyPath, adminTokenPath, tlsMaterial: tls } = run;
+  const { storePasswordPath } = run.tls;
+  const dirs = { ...run.dirs, logs: ensureDir(join(runDir, 'logs')) };
+  // API keys: the broker knows only their digests and the role each one logs in as.
+  const apiKeyDigestsPath = join(dirs.secrets, 'api-keys.txt');
+  writeFileSync(apiKeyDigestsPath, tenantFabrics.map((tf) => `${apiKeyDigest(apiKeyFor(key, tf))}=${roleOf(tf)}`).join('\n') + '\n', { mode: 0o600 });
 
   // No port for the bookie: with the RocksDB metadata store, standalone's embedded bookie picks
   // its own port and ignores --bookkeeper-port (FINDINGS.md).
-  const [web, broker, kafkaSaslPlaintext, kafkaSaslSsl] = await freePorts(4) as [number, number, number, number];
-  const ports: KopPorts = { web, broker, kafkaSaslPlaintext, kafkaSaslSsl };
+  const [web, broker, kafkaSaslPlaintext, kafkaSaslSsl, kafkaProxied, kafkaProxyAdvertised] = await freePorts(6) as [number, number, number, number, number, number];
+  const ports: KopPorts = { web, broker, kafkaSaslPlaintext, kafkaSaslSsl, kafkaProxied, kafkaProxyAdvertised };
   const confPath = join(dirs.conf, 'standalone.conf');
   const base = readFileSync(join(pulsarHome, 'conf', 'standalone.conf'), 'utf8');
   writeFileSync(confPath, applyConf(base, brokerConfOverrides({
     ports, secretKeyPath, adminTokenPath, tls, narDir: dirs.protocols, narExtractDir: dirs.narExtract,
-    kafkaNamespace, withoutKafkaHandler,
+    kafkaNamespace, apiKeyDigestsPath, acceptAnyLogin,
   })), { mode: 0o600 });
 
   const logFile = join(dirs.logs, 'pulsar-standalone.log');
+  const logConf = join(dirs.conf, 'log4j2.properties');
+  writeFileSync(logConf, pulsarLog4j2Properties());
   const t0 = Date.now();
-  progress('kop broker', `starting Pulsar ${KOP_VERSIONS.pulsar} standalone${withoutKafkaHandler ? ' (without KoP)' : ''}; `
-    + `log: ${logFile}`);
+  progress('kop broker', `starting KoP ${nar.version} on Pulsar ${KOP_VERSIONS.pulsar} standalone; log: ${logFile}`);
   const args = [join(pulsarHome, 'bin', 'pulsar'), 'standalone', '--no-functions-worker', '--no-stream-storage',
     '--bookkeeper-dir', join(dirs.data, 'bookkeeper'), '--metadata-dir', join(dirs.data, 'metadata')];
   // Normally under the shared guard, which ends the broker with this process. With KOPC_REUSE=1
@@ -585,7 +461,8 @@ export async function startKopBroker(opts: KopBrokerOptions = {}): Promise<Start
       ...(opts.javaHome ? { JAVA_HOME: opts.javaHome } : {}),
       PULSAR_STANDALONE_CONF: confPath,
       PULSAR_LOG_DIR: dirs.logs,
-      PULSAR_LOG_APPENDER: 'Console',
+      PULSAR_LOG_CONF: logConf,
+      PULSAR_EXTRA_CLASSPATH: authJar,
       PULSAR_MEM: opts.jvmMemory ?? '-Xms256m -Xmx1g -XX:MaxDirectMemorySize=1g',
       // G1 instead of the script's ZGC + AlwaysPreTouch, which commits the whole heap up front.
       PULSAR_GC: '-XX:+UseG1GC',
@@ -600,8 +477,8 @@ export async function startKopBroker(opts: KopBrokerOptions = {}): Promise<Start
   };
 
   const state: ReuseState = {
-    pid, runDir, withoutKafkaHandler, pulsarVersion: KOP_VERSIONS.pulsar, kopVersion: narVersion(narPath),
-    ports, kafkaNamespace, tenantFabrics, secretKeyPath, forgedKeyPath, adminTokenPath,
+    pid, runDir, pulsarVersion: KOP_VERSIONS.pulsar, kopVersion: nar.version, narSource: nar.describe, narPath: nar.path,
+    apiKeys: true, ports, kafkaNamespace, tenantFabrics, secretKeyPath, forgedKeyPath, adminTokenPath,
     tls: { caPemPath: tls.caPemPath, truststorePath: tls.truststorePath, keystorePath: tls.keystorePath, storePasswordPath },
     logFile, startedAt: new Date().toISOString(),
   };
@@ -614,11 +491,14 @@ export async function startKopBroker(opts: KopBrokerOptions = {}): Promise<Start
       progress('kop broker', `KOPC_REUSE=1: leaving broker pid ${pid} running for the next start`);
       return;
     }
-    await killGroup(pid, STOP_GRACE_MS);
+    const s0 = Date.now();
+    await killGroup(pid, THROWAWAY_STOP_GRACE_MS);
+    progress('kop broker', `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s`);
     // Broker data is large and worthless after the run; logs and conf stay for the report.
     if (process.env.KOPC_KEEP_WORK !== '1') rmSync(dirs.data, { recursive: true, force: true });
   };
   const target = buildTarget(state, false, stop);
+  if (acceptAnyLogin) (target.notes as string[]).push('FAULT INJECTION: KOPC_FAULT=auth-off, the broker accepts any login');
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 240_000);
   const left = () => Math.max(1000, deadline - Date.now());
@@ -626,9 +506,9 @@ export async function startKopBroker(opts: KopBrokerOptions = {}): Promise<Start
     await adminReady(state, left(), abort);
     progress('kop broker', `admin REST up after ${((Date.now() - t0) / 1000).toFixed(1)} s; provisioning tenants`);
     await provision(web, target.adminToken(), tenantFabrics, kafkaNamespace);
-    if (!withoutKafkaHandler) await kafkaReady(target, left(), abort);
+    await kafkaListenersReady(target, left(), abort);
   } catch (err) {
-    await killGroup(pid, STOP_GRACE_MS).catch(() => undefined);
+    await killGroup(pid, THROWAWAY_STOP_GRACE_MS).catch(() => undefined);
     throw err;
   }
   progress('kop broker', `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${pid})`);

@@ -191,8 +191,14 @@ describe('loadLiveConfig: accepted configurations', () => {
   });
 
   it('ignores SSL settings for SASL_PLAINTEXT and unknown properties', () => {
-    const cfg = loadLiveConfig({ propertiesPath: propsFile(base('ssl.truststore.location=/nowhere.jks\nkey.serializer=x.Y\n')), env: {} });
+    const cfg = loadLiveConfig({ propertiesPath: propsFile(base('ssl.truststore.location=/nowhere.jks\nssl.truststore.type=BKS\nkey.serializer=x.Y\n')), env: {} });
     expect(cfg.tls.truststorePath).toBeUndefined();
+  });
+
+  it('takes kop.apikey.password as the API-key login, from the file or the environment', () => {
+    expect(loadLiveConfig({ propertiesPath: propsFile(base('kop.apikey.password=token:acme.eu.key\n')), env: {} }).apiKeyPassword).toBe('token:acme.eu.key');
+    expect(loadLiveConfig({ propertiesPath: propsFile(base()), env: { KOPC_API_KEY_PASSWORD: 'token:env.key' } }).apiKeyPassword).toBe('token:env.key');
+    expect(loadLiveConfig({ propertiesPath: propsFile(base()), env: {} }).apiKeyPassword).toBeUndefined();
   });
 });
 
@@ -295,6 +301,11 @@ describe('loadLiveConfig: rejected configurations name the problem in one line',
     expect(rejection(ssl('ssl.endpoint.identification.algorithm=none\n'))).toContain('ssl.endpoint.identification.algorithm "none" is not "https" or empty');
     expect(rejection(ssl('kop.tls.verify=nope\n'))).toContain('kop.tls.verify "nope" is not true or false');
     expect(rejection(ssl(''), { KOPC_TLS_VERIFY: 'off' })).toContain('kop.tls.verify "off" is not true or false (env KOPC_TLS_VERIFY)');
+  });
+
+  it('rejects a kop.apikey.password that is not token:<API key>, with its line', () => {
+    expect(rejection(base('kop.apikey.password=acme.eu.key\n'))).toMatch(/^live target config: kop.apikey.password must be token:<API key> \(file .* line 5\)$/);
+    expect(rejection(base(), { KOPC_API_KEY_PASSWORD: 'token:' })).toMatch(/kop.apikey.password must be token:<API key> \(env KOPC_API_KEY_PASSWORD\)$/);
   });
 
   it('rejects a topic prefix that no topic name can hold', () => {

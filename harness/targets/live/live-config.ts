@@ -26,6 +26,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { inspect } from 'node:util';
+import { z } from 'zod';
 import type { SecurityProtocol } from '../types.js';
 import { TargetUnavailableError } from '../types.js';
 
@@ -493,35 +494,53 @@ function parseBootstrap(st: Settings): BootstrapServer[] {
   return out;
 }
 
-function parseProtocol(st: Settings): SecurityProtocol {
-  const key = 'security.protocol';
-  const raw = st.str(key);
-  if (raw === undefined || raw === '') st.fail(key, `${key} is missing (the GDN needs SASL_PLAINTEXT or SASL_SSL)`);
-  const upper = raw.toUpperCase();
-  if (upper === 'PLAINTEXT' || upper === 'SSL') {
-    st.fail(key, `${key} "${raw}" is not supported: the GDN's Kafka endpoint requires SASL (use SASL_PLAINTEXT or SASL_SSL)`);
-  }
-  if (!(SUPPORTED_PROTOCOLS as string[]).includes(upper)) {
-    st.fail(key, `${key} "${raw}" is not one of ${SUPPORTED_PROTOCOLS.join(', ')}`);
-  }
-  return upper as SecurityProtocol;
-}
+/** A value that must be one of `values`, compared without case; yields the upper-case form. */
+const upperOneOf = <T extends string>(key: string, values: readonly T[]) => z.string().trim()
+  .refine((v) => (values as readonly string[]).includes(v.toUpperCase()), { error: (iss) => `${key} "${iss.input}" is not one of ${values.join(', ')}` })
+  .transform((v) => v.toUpperCase() as T);
+const bool = (key: string) => z.string().trim()
+  .regex(/^(true|false)$/i, { error: (iss) => `${key} "${iss.input}" is not true or false` }).transform((v) => v.toLowerCase() === 'true');
+const topicPrefix = (key: string) => z.string().trim()
+  .regex(/^[A-Za-z0-9._-]+$/, { error: (iss) => `${key} "${iss.input}" has characters a Kafka topic name cannot hold` });
+/** An empty setting counts as absent. */
+const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const blankIsAbsent = <S extends z.ZodType>(schema: S) => z.preprocess(blank, schema.optional());
 
-function parseBoolean(st: Settings, key: string, dflt: boolean): boolean {
-  const raw = st.str(key);
-  if (raw === undefined || raw === '') return dflt;
-  if (/^true$/i.test(raw)) return true;
-  if (/^false$/i.test(raw)) return false;
-  return st.fail(key, `${key} "${raw}" is not true or false`);
+/**
+ * What each single setting may be, in one place (the raw values, keyed by property name). The
+ * checks that need several settings or the file system (credentials, TLS files) follow it.
+ */
+const SINGLE_SETTINGS = z.object({
+  'security.protocol': z.preprocess(blank, z.string({ error: 'security.protocol is missing (the GDN needs SASL_PLAINTEXT or SASL_SSL)' }).trim()
+    .refine((v) => !['PLAINTEXT', 'SSL'].includes(v.toUpperCase()), {
+      error: (iss) => `security.protocol "${iss.input}" is not supported: the GDN's Kafka endpoint requires SASL (use SASL_PLAINTEXT or SASL_SSL)`, abort: true,
+    })
+    .pipe(upperOneOf('security.protocol', SUPPORTED_PROTOCOLS))),
+  'sasl.mechanism': blankIsAbsent(z.string().trim().refine((v) => v === 'PLAIN', {
+    error: (iss) => `sasl.mechanism "${iss.input}" is not supported: the GDN takes PLAIN${String(iss.input).toUpperCase() === 'PLAIN' ? ' (mechanism names are case-sensitive)' : ''}`,
+  })),
+  'kop.apikey.password': z.string().regex(/^token:\S/, { error: 'kop.apikey.password must be token:<API key>' }).optional(),
+  'kop.tls.verify': blankIsAbsent(bool('kop.tls.verify')).transform((v) => v ?? true),
+  // Empty is meaningful here: no host-name verification.
+  'ssl.endpoint.identification.algorithm': z.string().trim()
+    .regex(/^(https)?$/i, { error: (iss) => `ssl.endpoint.identification.algorithm "${iss.input}" is not "https" or empty` }).optional(),
+  'kop.topic.global.prefix': blankIsAbsent(topicPrefix('kop.topic.global.prefix')).transform((v) => v ?? 'c8globals.'),
+  'kop.topic.local.prefix': blankIsAbsent(topicPrefix('kop.topic.local.prefix')).transform((v) => v ?? 'c8locals.'),
+});
+type SingleSettings = z.output<typeof SINGLE_SETTINGS>;
+/** Checked only when a truststore is given (a SASL_PLAINTEXT client's file may carry anything here). */
+const TRUSTSTORE_TYPE = blankIsAbsent(upperOneOf('ssl.truststore.type', ['PKCS12', 'JKS', 'PEM'] as const));
+
+/** Validates the single settings; the first problem fails with where its setting came from. */
+function parseSingleSettings(st: Settings): SingleSettings {
+  const raw = Object.fromEntries(Object.keys(SINGLE_SETTINGS.shape).map((k) => [k, st.get(k)?.value]));
+  const r = SINGLE_SETTINGS.safeParse(raw);
+  if (r.success) return r.data;
+  const first = r.error.issues[0]!;
+  return st.fail(String(first.path[0]), first.message);
 }
 
 function parseCredentials(st: Settings): { username: string; password: string } {
-  const mech = st.str('sasl.mechanism');
-  if (mech !== undefined && mech !== '' && mech !== 'PLAIN') {
-    const hint = mech.toUpperCase() === 'PLAIN' ? ' (mechanism names are case-sensitive)' : '';
-    st.fail('sasl.mechanism', `sasl.mechanism "${mech}" is not supported: the GDN takes PLAIN${hint}`);
-  }
-
   let username: string | undefined;
   let password: string | undefined;
   let userKey = 'sasl.username';
@@ -599,16 +618,12 @@ function existingFile(st: Settings, key: string, what: string): string {
   return path;
 }
 
-function parseTls(st: Settings, protocol: SecurityProtocol): { tls: LiveTlsConfig; truststorePassword?: string } {
-  const verify = parseBoolean(st, 'kop.tls.verify', true);
-  const algKey = 'ssl.endpoint.identification.algorithm';
-  const alg = st.str(algKey);
-  if (alg !== undefined && alg !== '' && alg.toLowerCase() !== 'https') {
-    st.fail(algKey, `${algKey} "${alg}" is not "https" or empty`);
-  }
+function parseTls(st: Settings, single: SingleSettings): { tls: LiveTlsConfig; truststorePassword?: string } {
+  const verify = single['kop.tls.verify'];
+  const alg = single['ssl.endpoint.identification.algorithm'];
   const verifyHostname = verify && (alg === undefined || alg !== '');
   const tls: LiveTlsConfig = { verify, verifyHostname };
-  if (protocol !== 'SASL_SSL') return { tls };
+  if (single['security.protocol'] !== 'SASL_SSL') return { tls };
 
   let truststorePassword: string | undefined;
   const caKey = 'ssl.ca.location';
@@ -621,15 +636,9 @@ function parseTls(st: Settings, protocol: SecurityProtocol): { tls: LiveTlsConfi
   if (st.str(tsKey)) {
     const path = existingFile(st, tsKey, 'truststore');
     const typeKey = 'ssl.truststore.type';
-    const typeRaw = st.str(typeKey);
-    let type: TruststoreType;
-    if (typeRaw !== undefined && typeRaw !== '') {
-      const upper = typeRaw.toUpperCase();
-      if (upper !== 'PKCS12' && upper !== 'JKS' && upper !== 'PEM') st.fail(typeKey, `${typeKey} "${typeRaw}" is not one of PKCS12, JKS, PEM`);
-      type = upper;
-    } else {
-      type = looksLikePem(path) ? 'PEM' : /\.(p12|pfx)$/i.test(path) ? 'PKCS12' : 'JKS';
-    }
+    const typed = TRUSTSTORE_TYPE.safeParse(st.get(typeKey)?.value);
+    if (!typed.success) st.fail(typeKey, typed.error.issues[0]!.message);
+    const type: TruststoreType = typed.data ?? (looksLikePem(path) ? 'PEM' : /\.(p12|pfx)$/i.test(path) ? 'PKCS12' : 'JKS');
     if (type === 'PEM') {
       if (!looksLikePem(path)) st.fail(tsKey, `${tsKey}: ${path} holds no PEM certificate but ssl.truststore.type is PEM`);
       // ssl.ca.location, when given too, is what Node clients use; a PEM truststore adds nothing.
@@ -646,13 +655,6 @@ function parseTls(st: Settings, protocol: SecurityProtocol): { tls: LiveTlsConfi
     }
   }
   return truststorePassword === undefined ? { tls } : { tls, truststorePassword };
-}
-
-function parsePrefix(st: Settings, key: string, dflt: string): string {
-  const raw = st.str(key);
-  if (raw === undefined || raw === '') return dflt;
-  if (!/^[A-Za-z0-9._-]+$/.test(raw)) st.fail(key, `${key} "${raw}" has characters a Kafka topic name cannot hold`);
-  return raw;
 }
 
 /**
@@ -682,20 +684,17 @@ export function loadLiveConfig(opts: LoadLiveConfigOptions = {}): LiveConfig {
   }
 
   const bootstrapServers = parseBootstrap(st);
-  const securityProtocol = parseProtocol(st);
+  const single = parseSingleSettings(st);
   const { username, password } = parseCredentials(st);
-  const apiKey = st.get('kop.apikey.password');
-  if (apiKey && !/^token:\S/.test(apiKey.value)) st.fail('kop.apikey.password', 'kop.apikey.password must be token:<API key>');
-  const { tls, truststorePassword } = parseTls(st, securityProtocol);
-  const globalPrefix = parsePrefix(st, 'kop.topic.global.prefix', 'c8globals.');
-  const localPrefix = parsePrefix(st, 'kop.topic.local.prefix', 'c8locals.');
+  const { tls, truststorePassword } = parseTls(st, single);
 
   const init: LiveConfigInit = {
-    bootstrapServers, securityProtocol, username, password, tls,
-    topics: { globalPrefix, localPrefix }, sources,
+    bootstrapServers, securityProtocol: single['security.protocol'], username, password, tls,
+    topics: { globalPrefix: single['kop.topic.global.prefix'], localPrefix: single['kop.topic.local.prefix'] }, sources,
   };
   if (truststorePassword !== undefined) init.truststorePassword = truststorePassword;
-  if (apiKey) init.apiKeyPassword = apiKey.value;
+  const apiKey = single['kop.apikey.password'];
+  if (apiKey !== undefined) init.apiKeyPassword = apiKey;
   if (filePath) init.propertiesPath = filePath;
   return new LiveConfig(init);
 }

@@ -383,6 +383,7 @@ function makeStartedTarget(cfg: LiveConfig, meta: ClusterMetadata, caPemPath: st
     tls,
     topics: { ...cfg.topics },
     logFiles: [],
+    proxiedUnavailable: 'a live endpoint advertises its own addresses: the suite cannot put a proxy on the path its Metadata names',
     notes,
     clusterId: meta.clusterId,
     brokers: meta.brokers,

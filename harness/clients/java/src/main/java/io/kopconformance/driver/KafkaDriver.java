@@ -77,7 +77,7 @@ public final class KafkaDriver {
       "produce.acks", "produce.idempotent", "compression.gzip", "compression.snappy", "compression.lz4", "compression.zstd",
       "timestamps", "commit.async", "commit.auto",
       "admin.listTopics", "admin.describeTopics", "admin.describeConfigs", "admin.groups", "admin.committedOffsets",
-      "groups.session", "consumer.seek"};
+      "groups.session", "consumer.seek", "api.versions"};
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ObjectMapper json = new ObjectMapper();
@@ -265,6 +265,8 @@ public final class KafkaDriver {
       case "produce": return produce(id, cmd);
       case "consume": return consume(id, cmd);
       case "perf_produce": return perfProduce(cmd);
+      case "perf_consume": return perfConsume(cmd);
+      case "perf_latency": return perfLatency(cmd);
       case "list_topics": return listTopics(cmd);
       case "describe_topics": return describeTopics(cmd);
       case "describe_topic_config": return describeTopicConfig(cmd);
@@ -276,6 +278,7 @@ public final class KafkaDriver {
       case "consumer_commit": return consumerCommit(id, cmd);
       case "consumer_seek": return consumerSeek(cmd);
       case "consumer_close": return consumerClose(cmd);
+      case "client_api_versions": return clientApiVersions();
       default: throw new DriverException("UNKNOWN", "unknown op `" + op + "`");
     }
   }
@@ -418,7 +421,7 @@ public final class KafkaDriver {
     p.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
     p.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
     String acks = ClientConfig.text(cmd, "acks");
-    p.put("acks", acks == null ? "1" : acks);
+    p.put("acks", acks == null ? "all" : acks);
     String topic = ClientConfig.required(cmd, "topic");
     int n = cmd.path("num_records").asInt(100_000);
     int size = cmd.path("record_size").asInt(100);
@@ -429,6 +432,8 @@ public final class KafkaDriver {
     try {
       java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
       java.util.concurrent.atomic.AtomicReference<Exception> firstError = new java.util.concurrent.atomic.AtomicReference<>();
+      // warmup: one record acknowledged first (connection, login, metadata), outside the clock.
+      if (cmd.path("warmup").asBoolean(false)) producer.send(new ProducerRecord<>(topic, payload)).get(ClientConfig.API_TIMEOUT_MS, TimeUnit.MILLISECONDS);
       long t0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
         producer.send(new ProducerRecord<>(topic, payload), (md, e) -> {
@@ -449,6 +454,170 @@ public final class KafkaDriver {
     } finally {
       untrack(producer);
       producer.close(CLOSE_TIMEOUT);
+    }
+  }
+
+  /** Bench consumer: earliest, no commits, byte arrays, a fresh group per command. */
+  private KafkaConsumer<byte[], byte[]> perfConsumer(JsonNode cmd) throws Exception {
+    Properties p = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.CONSUMER).props;
+    p.put("group.id", ClientConfig.required(cmd, "group_id"));
+    p.put("auto.offset.reset", "earliest");
+    p.put("enable.auto.commit", "false");
+    p.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    p.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    return track(new KafkaConsumer<>(p));
+  }
+
+  /**
+   * PROTOCOL.md `perf_consume`: reads `num_records`; the clock runs from the moment the partition
+   * was assigned (the group join left out) to the last record.
+   */
+  private ObjectNode perfConsume(JsonNode cmd) throws Exception {
+    String topic = ClientConfig.required(cmd, "topic");
+    long n = cmd.path("num_records").asLong();
+    long timeoutMs = cmd.path("timeout_ms").asLong(120_000L);
+    KafkaConsumer<byte[], byte[]> consumer = perfConsumer(cmd);
+    try {
+      AtomicLong assignedAt = new AtomicLong();
+      consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+        @Override public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
+        @Override public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+          assignedAt.compareAndSet(0, System.nanoTime());
+        }
+      });
+      long tStart = System.nanoTime();
+      long deadline = tStart + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+      long got = 0, bytes = 0, tLast = tStart;
+      while (got < n) {
+        if (System.nanoTime() > deadline) {
+          throw new DriverException("TIMEOUT", "consumed " + got + " of " + n + " records within " + timeoutMs + " ms");
+        }
+        ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(500));
+        if (batch.isEmpty()) continue;
+        tLast = System.nanoTime();
+        for (ConsumerRecord<byte[], byte[]> r : batch) bytes += r.value() == null ? 0 : r.value().length;
+        got += batch.count();
+      }
+      long t0 = assignedAt.get() != 0 ? assignedAt.get() : tStart;
+      double secs = Math.max(1e-9, (tLast - t0) / 1e9);
+      ObjectNode data = json.createObjectNode();
+      data.put("records", got);
+      data.put("bytes", bytes);
+      data.put("elapsed_ms", secs * 1000);
+      data.put("total_ms", (tLast - tStart) / 1e6);
+      data.put("records_per_sec", got / secs);
+      data.put("mb_per_sec", bytes / (1024.0 * 1024.0) / secs);
+      return data;
+    } catch (WakeupException e) {
+      throw new DriverException("CLIENT_CRASHED", "the driver is exiting; perf_consume interrupted");
+    } finally {
+      untrack(consumer);
+      consumer.close(CLOSE_TIMEOUT);
+    }
+  }
+
+  static final int STAMP_LEN = 16;
+
+  static long nowMicros() {
+    java.time.Instant t = java.time.Instant.now();
+    return t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
+  }
+
+  /**
+   * PROTOCOL.md `perf_latency`: once the consumer has its assignment, a producer thread sends
+   * `rate` records a second for `duration_ms`, each value starting with its send time (16 ASCII
+   * digits of epoch microseconds); the consumer records receive time minus send time.
+   */
+  private ObjectNode perfLatency(JsonNode cmd) throws Exception {
+    String topic = ClientConfig.required(cmd, "topic");
+    double rate = cmd.path("rate").asDouble();
+    long durationMs = cmd.path("duration_ms").asLong();
+    int size = cmd.path("record_size").asInt(100);
+    if (size < STAMP_LEN || rate <= 0) throw new DriverException("UNSUPPORTED_SETTING", "perf_latency needs rate > 0 and record_size >= " + STAMP_LEN);
+    int n = (int) Math.max(1, Math.floor(rate * durationMs / 1000.0));
+    Properties pp = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.PRODUCER).props;
+    pp.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+    pp.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+    String acks = ClientConfig.text(cmd, "acks");
+    pp.put("acks", acks == null ? "all" : acks);
+    pp.put("linger.ms", "0");
+    KafkaConsumer<byte[], byte[]> consumer = perfConsumer(cmd);
+    KafkaProducer<byte[], byte[]> producer = null;
+    try {
+      consumer.subscribe(List.of(topic));
+      long assignDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (consumer.assignment().isEmpty()) {
+        if (System.nanoTime() > assignDeadline) throw new DriverException("TIMEOUT", "no partition assigned to the latency consumer within 30 s");
+        consumer.poll(Duration.ofMillis(100));
+      }
+      producer = track(new KafkaProducer<>(pp));
+      final KafkaProducer<byte[], byte[]> prod = producer;
+      // One warm-up record (stamp 0) goes round first, so the fetch path is running when the clock does.
+      byte[] warm = new byte[size];
+      for (int j = 0; j < size; j++) warm[j] = j < STAMP_LEN ? (byte) '0' : (byte) (65 + j % 26);
+      prod.send(new ProducerRecord<>(topic, warm)).get(ClientConfig.API_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      long warmDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      boolean warmSeen = false;
+      while (!warmSeen) {
+        if (System.nanoTime() > warmDeadline) throw new DriverException("TIMEOUT", "the warm-up latency record did not come back within 30 s");
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          if (Long.parseLong(new String(r.value(), 0, STAMP_LEN, StandardCharsets.US_ASCII)) == 0) warmSeen = true;
+        }
+      }
+      java.util.concurrent.atomic.AtomicReference<Exception> error = new java.util.concurrent.atomic.AtomicReference<>();
+      AtomicLong sent = new AtomicLong();
+      Thread sender = new Thread(() -> {
+        try {
+          long t0 = System.nanoTime();
+          for (int i = 0; i < n && error.get() == null; i++) {
+            long due = t0 + (long) (i * 1e9 / rate);
+            long wait;
+            while ((wait = due - System.nanoTime()) > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
+            byte[] v = new byte[size];
+            byte[] stamp = String.format("%016d", nowMicros()).getBytes(StandardCharsets.US_ASCII);
+            System.arraycopy(stamp, 0, v, 0, STAMP_LEN);
+            for (int j = STAMP_LEN; j < size; j++) v[j] = (byte) (65 + j % 26);
+            prod.send(new ProducerRecord<>(topic, v), (md, e) -> { if (e != null) error.compareAndSet(null, e); });
+            sent.incrementAndGet();
+          }
+          prod.flush();
+        } catch (Exception e) {
+          error.compareAndSet(null, e);
+        }
+      }, "perf-latency-producer");
+      sender.setDaemon(true);
+      sender.start();
+      long[] lat = new long[n];
+      int got = 0;
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(durationMs + 30_000);
+      while (got < n) {
+        if (error.get() != null) throw error.get();
+        if (System.nanoTime() > deadline) {
+          throw new DriverException("TIMEOUT", "received " + got + " of " + n + " latency records (" + sent.get() + " sent)");
+        }
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          long now = nowMicros();
+          long stamp = Long.parseLong(new String(r.value(), 0, STAMP_LEN, StandardCharsets.US_ASCII));
+          if (stamp != 0 && got < n) lat[got++] = now - stamp;
+        }
+      }
+      sender.join(10_000);
+      if (error.get() != null) throw error.get();
+      ObjectNode data = json.createObjectNode();
+      data.put("sent", sent.get());
+      data.put("received", got);
+      ArrayNode arr = data.putArray("latencies_us");
+      for (int i = 0; i < got; i++) arr.add(lat[i]);
+      return data;
+    } catch (WakeupException e) {
+      throw new DriverException("CLIENT_CRASHED", "the driver is exiting; perf_latency interrupted");
+    } finally {
+      if (producer != null) {
+        untrack(producer);
+        producer.close(CLOSE_TIMEOUT);
+      }
+      untrack(consumer);
+      consumer.close(CLOSE_TIMEOUT);
     }
   }
 
@@ -540,6 +709,24 @@ public final class KafkaDriver {
           .names().get(ADMIN_WAIT_MS, TimeUnit.MILLISECONDS);
       return sortedNames("topics", names);
     });
+  }
+
+  /** The API keys this kafka-clients version knows, each with the oldest and latest version it speaks. */
+  private ObjectNode clientApiVersions() {
+    ObjectNode data = json.createObjectNode();
+    ArrayNode arr = data.putArray("apis");
+    for (org.apache.kafka.common.protocol.ApiKeys k : org.apache.kafka.common.protocol.ApiKeys.values()) {
+      try {
+        ObjectNode a = arr.addObject();
+        a.put("key", k.id);
+        a.put("name", k.name);
+        a.put("min", k.oldestVersion());
+        a.put("max", k.latestVersion());
+      } catch (RuntimeException e) {
+        log("api " + k.name + ": no version range (" + e.getClass().getSimpleName() + ")");
+      }
+    }
+    return data;
   }
 
   /** `{"<field>": [names, sorted]}`. */
