@@ -35,7 +35,9 @@ export type Capability =
   | 'groups.session'
   | 'consumer.seek'
   /** The client can say which API keys and versions it speaks (clientApiVersions). */
-  | 'api.versions';
+  | 'api.versions'
+  /** Transactional producers (begin, send, sendOffsets, commit, abort) and read_committed consumers. */
+  | 'transactions';
 
 export interface Connection {
   target: TargetInfo;
@@ -110,7 +112,11 @@ export interface ConsumeRequest {
   timeoutMs: number;
   /** How the consumed records are committed before the call returns; default sync. */
   commit?: CommitMode;
+  /** Which records of transactions the consumer sees (capability `transactions`); absent: the client's own default (Java: read_uncommitted; librdkafka, KafkaJS: read_committed). */
+  isolationLevel?: IsolationLevel;
 }
+
+export type IsolationLevel = 'read_committed' | 'read_uncommitted';
 
 export interface TopicPartition {
   topic: string;
@@ -125,6 +131,8 @@ export interface OpenConsumerRequest {
   topics: string[];
   groupId: string;
   fromBeginning: boolean;
+  /** As in ConsumeRequest (capability `transactions`). */
+  isolationLevel?: IsolationLevel;
 }
 
 /** One group member that lives across calls (capability `groups.session`). */
@@ -136,6 +144,25 @@ export interface ConsumerSession {
   /** The next poll reads `partition` from `offset` (capability `consumer.seek`). */
   seek(topic: string, partition: number, offset: string): Promise<void>;
   /** Leaves the group. */
+  close(): Promise<void>;
+}
+
+/**
+ * One transactional producer with its own `transactional.id`, initialised (InitProducerId) when
+ * opened (capability `transactions`). Every call waits for the broker's answer.
+ */
+export interface TransactionalProducer {
+  begin(): Promise<void>;
+  /** Sends in order inside the open transaction; resolves with each record's acknowledged place. */
+  send(topic: string, records: OutRecord[]): Promise<ProducedRecord[]>;
+  /**
+   * Adds the offsets of `consumer`'s group to the open transaction (sendOffsetsToTransaction with
+   * the member's group metadata); `consumer` is a session opened on the same driver.
+   */
+  sendOffsets(consumer: ConsumerSession, offsets: CommittedOffset[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  /** Closes the producer (an open transaction is left to the coordinator). */
   close(): Promise<void>;
 }
 
@@ -171,6 +198,8 @@ export interface ClientDriver extends AdminCalls {
   consume(conn: Connection, req: ConsumeRequest): Promise<InRecord[]>;
   /** Opens a long-lived group member (capability `groups.session`). */
   openConsumer?(conn: Connection, req: OpenConsumerRequest): Promise<ConsumerSession>;
+  /** Opens and initialises a transactional producer (capability `transactions`). */
+  openTransactionalProducer?(conn: Connection, transactionalId: string): Promise<TransactionalProducer>;
   /** The API keys and version ranges the client library speaks (capability `api.versions`). */
   clientApiVersions?(): Promise<ApiRange[]>;
   /** Releases everything the driver holds. */

@@ -22,6 +22,8 @@ const KAFKA_ERRORS: Record<number, string> = {
   29: 'TOPIC_AUTHORIZATION_FAILED', 30: 'GROUP_AUTHORIZATION_FAILED', 31: 'CLUSTER_AUTHORIZATION_FAILED',
   33: 'UNSUPPORTED_SASL_MECHANISM', 34: 'ILLEGAL_SASL_STATE', 35: 'UNSUPPORTED_VERSION', 36: 'TOPIC_ALREADY_EXISTS',
   58: 'SASL_AUTHENTICATION_FAILED',
+  // Transactions: a producer whose epoch a newer instance with the same transactional.id bumped.
+  47: 'INVALID_PRODUCER_EPOCH', 48: 'INVALID_TXN_STATE', 51: 'CONCURRENT_TRANSACTIONS', 90: 'PRODUCER_FENCED',
 };
 
 export function kafkaErrorName(code: number | undefined): string | undefined {

@@ -7,7 +7,7 @@ import { apiName, type ApiRange } from '../../protocol/api-versions.js';
 import { redact } from '../../security/redact.js';
 import { recordRetry } from '../../util/retry-log.js';
 import { bootstrap } from '../../targets/types.js';
-import { addressOf, type Capability, type ClientDriver, type CommittedOffset, type Connection, type ConsumeRequest, type ConsumerSession, type GroupDescription, type InRecord, type OutRecord, type ProduceOptions, type ProducedRecord, type TopicPartition } from '../types.js';
+import { addressOf, type Capability, type ClientDriver, type CommittedOffset, type Connection, type ConsumeRequest, type ConsumerSession, type GroupDescription, type InRecord, type OpenConsumerRequest, type OutRecord, type ProduceOptions, type ProducedRecord, type TopicPartition, type TransactionalProducer } from '../types.js';
 
 export interface ExternalDriverSpec {
   /** Registry id, e.g. `java-kafka-clients-2.8.0`. */
@@ -189,6 +189,8 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
   const capabilities = new Set(info.capabilities as Capability[]);
   const admin = 30_000 + margin;
   const has = (c: Capability) => capabilities.has(c);
+  // The driver-side handle of each consumer session, for txn_send_offsets.
+  const sessionHandles = new WeakMap<ConsumerSession, string>();
   return {
     ...(has('admin.deleteTopics') ? {
       async deleteTopics(conn: Connection, topics: string[]) {
@@ -230,11 +232,12 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
       },
     } : {}),
     ...(has('groups.session') ? {
-      async openConsumer(conn: Connection, req: { topics: string[]; groupId: string; fromBeginning: boolean }): Promise<ConsumerSession> {
+      async openConsumer(conn: Connection, req: OpenConsumerRequest): Promise<ConsumerSession> {
         const { handle } = await request<{ handle: string }>('consumer_open', {
           conn: wireConnection(conn), topics: req.topics, group_id: req.groupId, from_beginning: req.fromBeginning,
+          ...(req.isolationLevel ? { isolation_level: req.isolationLevel } : {}),
         }, admin);
-        return {
+        const session: ConsumerSession = {
           poll: (timeoutMs: number) => request<{ records: InRecord[]; assignment: TopicPartition[] }>('consumer_poll', { handle, timeout_ms: timeoutMs }, timeoutMs + margin),
           commit: async () => (await request<{ offsets: CommittedOffset[] }>('consumer_commit', { handle }, admin)).offsets,
           seek: async (topic: string, partition: number, offset: string) => {
@@ -242,6 +245,30 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
           },
           close: async () => {
             if (!exited) await request('consumer_close', { handle }, admin);
+          },
+        };
+        sessionHandles.set(session, handle);
+        return session;
+      },
+    } : {}),
+    ...(has('transactions') ? {
+      async openTransactionalProducer(conn: Connection, transactionalId: string): Promise<TransactionalProducer> {
+        const { handle } = await request<{ handle: string }>('txn_producer_open', { conn: wireConnection(conn), transactional_id: transactionalId }, admin);
+        const txn = async (op: string, fields: Record<string, unknown> = {}) => {
+          await request(op, { handle, ...fields }, admin);
+        };
+        return {
+          begin: () => txn('txn_begin'),
+          send: async (topic: string, records: OutRecord[]) => (await request<{ records: ProducedRecord[] }>('txn_send', { handle, topic, records }, admin)).records,
+          sendOffsets: async (consumer: ConsumerSession, offsets: CommittedOffset[]) => {
+            const consumerHandle = sessionHandles.get(consumer);
+            if (!consumerHandle) throw new Error(`${spec.id}: sendOffsets needs a consumer session opened on the same driver`);
+            await txn('txn_send_offsets', { consumer_handle: consumerHandle, offsets });
+          },
+          commit: () => txn('txn_commit'),
+          abort: () => txn('txn_abort'),
+          close: async () => {
+            if (!exited) await txn('txn_producer_close');
           },
         };
       },
@@ -271,6 +298,7 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
       const r = await request<{ records: InRecord[] }>('consume', {
         conn: wireConnection(conn), topics: req.topics, group_id: req.groupId, from_beginning: req.fromBeginning,
         count: req.count, timeout_ms: req.timeoutMs, ...(req.commit ? { commit: req.commit } : {}),
+        ...(req.isolationLevel ? { isolation_level: req.isolationLevel } : {}),
       }, req.timeoutMs + margin);
       return r.records;
     },

@@ -103,6 +103,20 @@ describe('Java kafka-clients driver', () => {
       expect(driver!.version).toBe(version);
       expect([...driver!.capabilities]).toEqual(expect.arrayContaining(['admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'headers', 'timestamps', 'commit.async']));
       expect([...driver!.capabilities]).toEqual(expect.arrayContaining(['admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session', 'consumer.seek']));
+      expect(driver!.capabilities.has('transactions')).toBe(true);
+      expect(typeof driver!.openTransactionalProducer).toBe('function');
+    });
+
+    it('transactions: an unknown producer handle fails naming it, closing one is not an error, a bad isolation level is refused', async () => {
+      const unknown = await failureOf(driver!.request('txn_commit', { handle: 'no-such-producer' }, 20_000));
+      expect(unknown.code).toBe('UNKNOWN');
+      expect(unknown.raw).toContain('no-such-producer');
+      await driver!.request('txn_producer_close', { handle: 'no-such-producer' }, 20_000);
+      const bad = await failureOf(driver!.consume(conn('SASL_PLAINTEXT'), {
+        topics: [`${target!.topics.globalPrefix}java-iso-${suffix()}`], groupId: `java-iso-${suffix()}`, fromBeginning: true, count: 1, timeoutMs: 5_000,
+        isolationLevel: 'read_everything' as never,
+      }));
+      expect(bad.code).toBe('UNSUPPORTED_SETTING');
     });
 
     it('reports the API versions its kafka-clients speaks, without a broker', async () => {

@@ -1,14 +1,14 @@
 // KafkaJS 2.2.4, in process, used the way the seed shows it.
 import { createRequire } from 'node:module';
-import { CompressionTypes, Partitioners, type ConfigResourceTypes, type Consumer, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
+import { CompressionTypes, Partitioners, type ConfigResourceTypes, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 
 // ConfigResourceTypes.TOPIC. (The enum is not a named export Node's ESM loader sees in KafkaJS's CommonJS build.)
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
-import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../errors/canonical.js';
+import { canonicalFromNodeCode, ClientError, kafkaErrorName, type CanonicalCode } from '../../errors/canonical.js';
 import { recordRetry } from '../../util/retry-log.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
 import { bufferedSession, nextOffsets } from '../sessions.js';
-import type { Capability, ClientDriver, Compression, Connection, ConsumeRequest, ConsumerSession, InRecord, OpenConsumerRequest, OutRecord, ProduceOptions, ProducedRecord, TopicPartition } from '../types.js';
+import type { Capability, ClientDriver, Compression, Connection, ConsumeRequest, ConsumerSession, InRecord, IsolationLevel, OpenConsumerRequest, OutRecord, ProduceOptions, ProducedRecord, TopicPartition, TransactionalProducer } from '../types.js';
 import { kafkaJs } from './connection.js';
 
 import { apiName, type ApiRange } from '../../protocol/api-versions.js';
@@ -28,6 +28,11 @@ export function kafkaJsCanonical(err: unknown): CanonicalCode {
   for (let depth = 0; e && depth < 5; depth++) {
     if (e instanceof WaitTimeoutError) return 'TIMEOUT';
     if (e.name === 'KafkaJSSASLAuthenticationError') return 'SASL_AUTHENTICATION_FAILED';
+    // A broker error code KafkaJS 2.2.4 has no name for (PRODUCER_FENCED, 90): the protocol's name by number.
+    if (e.type === 'KAFKAJS_UNKNOWN_ERROR_CODE') {
+      const name = kafkaErrorName(Number(/Unknown error code (\d+)/.exec(e.message ?? '')?.[1]));
+      if (name) return name;
+    }
     if (e.type && /^[A-Z_]+$/.test(e.type)) return e.type;
     const fromNode = canonicalFromNodeCode(e.code);
     if (fromNode) return fromNode;
@@ -99,10 +104,101 @@ function inRecord(topic: string, partition: number, message: KafkaMessage): InRe
   return { topic, partition, offset: message.offset, key: toStr(message.key), value: toStr(message.value), headers, timestamp: message.timestamp };
 }
 
+const toMessages = (records: OutRecord[]): Message[] =>
+  records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition, timestamp: r.timestamp }));
+
+/**
+ * KafkaJS acknowledges a base offset per partition, not each record's partition: the default
+ * partitioner's choice for each message is noted (the last attempt's, on a retry), and each
+ * record's offset follows from its partition's base offset (records of one send are consecutive).
+ */
+function placementTracker() {
+  const placed = new WeakMap<Message, number>();
+  const partitioner = Partitioners.DefaultPartitioner();
+  return {
+    placed,
+    createPartitioner: () => (args: Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0]) => {
+      const p = partitioner(args);
+      placed.set(args.message, p);
+      return p;
+    },
+    offsets(topic: string, records: OutRecord[], messages: Message[], meta: { partition: number; baseOffset?: string }[]): ProducedRecord[] {
+      const next = new Map(meta.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
+      return records.map((r, i) => {
+        const partition = r.partition ?? placed.get(messages[i]!) ?? meta[0]!.partition;
+        const offset = next.get(partition) ?? 0n;
+        next.set(partition, offset + 1n);
+        return { topic, partition, offset: offset.toString() };
+      });
+    },
+  };
+}
+
+/** KafkaJS's consumer option for an isolation level; absent: KafkaJS's own default (read_committed). */
+const isolation = (level: IsolationLevel | undefined) => (level ? { readUncommitted: level === 'read_uncommitted' } : {});
+
+/**
+ * A transactional producer. KafkaJS sends InitProducerId on the first `transaction()`, not on
+ * connect: opening begins and ends one empty transaction (no EndTxn is sent for it), so that the
+ * producer is initialised, and an older one with the same id fenced, when open returns.
+ */
+async function openTransactional(kafka: Kafka, transactionalId: string, groupOf: (s: ConsumerSession) => string | undefined,
+  track: (p: Producer) => void, release: (p: Producer) => Promise<void>): Promise<TransactionalProducer> {
+  const placement = placementTracker();
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000,
+    createPartitioner: placement.createPartitioner, allowAutoTopicCreation: true });
+  track(producer);
+  try {
+    await translate('producer.connect', producer.connect());
+    await translate('initTransactions (first transaction)', producer.transaction().then((t) => t.abort()));
+  } catch (e) {
+    await release(producer);
+    throw e;
+  }
+  type Txn = Awaited<ReturnType<typeof producer.transaction>>;
+  let txn: Txn | undefined;
+  const open = (what: string): Txn => {
+    if (!txn) throw new ClientError('UNKNOWN', `${what}: no transaction begun`, 'kafkajs');
+    return txn;
+  };
+  return {
+    async begin() {
+      txn = await translate('producer.transaction', producer.transaction());
+    },
+    async send(topic, records) {
+      const messages = toMessages(records);
+      const meta = await translate('transaction.send', open('send').send({ topic, acks: -1, messages }));
+      return placement.offsets(topic, records, messages, meta);
+    },
+    async sendOffsets(consumer, offsets) {
+      const consumerGroupId = groupOf(consumer);
+      if (!consumerGroupId) throw new Error('kafkajs: sendOffsets needs a consumer session opened on the same driver');
+      const topics = [...new Set(offsets.map((o) => o.topic))].map((topic) => ({
+        topic, partitions: offsets.filter((o) => o.topic === topic).map((o) => ({ partition: o.partition, offset: o.offset })),
+      }));
+      await translate('transaction.sendOffsets', open('sendOffsets').sendOffsets({ consumerGroupId, topics }));
+    },
+    async commit() {
+      await translate('transaction.commit', open('commit').commit());
+      txn = undefined;
+    },
+    async abort() {
+      await translate('transaction.abort', open('abort').abort());
+      txn = undefined;
+    },
+    close: () => release(producer),
+  };
+}
+
 /**
  * A group member across calls: `run` pushes into a buffered session. The assignment is the one
  * of the member's last GROUP_JOIN (KafkaJS announces every completed join).
  */
+/** Connection errors after which KafkaJS restarts a consumer by itself (KafkaJSConnectionError is retriable). */
+const CONNECTION_LOST = new Set(['CONNECTION_REFUSED', 'CONNECTION_CLOSED']);
+/** How long a session's member may be without its broker (restarting) before the session fails. */
+const SESSION_RECONNECT_BOUND_MS = 90_000;
+
 async function openSession(consumer: Consumer, req: OpenConsumerRequest, release: () => Promise<void>): Promise<ConsumerSession> {
   let assignment: TopicPartition[] = [];
   const session = bufferedSession({
@@ -112,11 +208,23 @@ async function openSession(consumer: Consumer, req: OpenConsumerRequest, release
     close: release,
     translate: (err) => translate('poll', Promise.reject(err)),
   });
+  // A member outlives a broker restart the way KafkaJS recovers by itself (restartOnFailure): a
+  // crash on a lost connection is left to KafkaJS's own restart, for at most
+  // SESSION_RECONNECT_BOUND_MS from the first crash of a streak; the streak is recorded on the cell.
+  let lost: { since: number; crashes: number; code: string } | undefined;
   consumer.on(consumer.events.GROUP_JOIN, (ev) => {
     assignment = Object.entries(ev.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+    if (lost) recordRetry(`${lost.code}: KafkaJS restarted its consumer session ${lost.crashes}× on a lost connection and rejoined after ${((Date.now() - lost.since) / 1000).toFixed(1)} s`);
+    lost = undefined;
   });
   let restarts = 0;
   consumer.on(consumer.events.CRASH, (ev) => {
+    const code = kafkaJsCanonical(ev.payload.error);
+    if (ev.payload.restart && CONNECTION_LOST.has(code)) {
+      lost ??= { since: Date.now(), crashes: 0, code };
+      lost.crashes++;
+      if (Date.now() - lost.since <= SESSION_RECONNECT_BOUND_MS) return;
+    }
     if (kafkaJsRestarts(ev.payload, ++restarts)) return;
     session.fail(ev.payload.error);
   });
@@ -155,7 +263,9 @@ export function createKafkaJsDriver(): ClientDriver {
   // KafkaJS ships only the GZIP codec; snappy/lz4/zstd need codec packages it does not bundle.
   const capabilities = new Set<Capability>(['headers', 'admin.createTopics', 'admin.deleteTopics', 'groups.commit', 'tls.serverName',
     'produce.acks', 'produce.idempotent', 'compression.gzip', 'timestamps', 'commit.auto',
-    'admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session', 'consumer.seek', 'api.versions']);
+    'admin.listTopics', 'admin.describeTopics', 'admin.describeConfigs', 'admin.groups', 'admin.committedOffsets', 'groups.session', 'consumer.seek', 'api.versions',
+    'transactions']);
+  const sessionGroups = new WeakMap<ConsumerSession, string>();
   const withAdmin = async <T>(conn: Connection, what: string, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> => {
     const admin = track(connect(conn).admin());
     try {
@@ -198,40 +308,26 @@ export function createKafkaJsDriver(): ClientDriver {
     async produce(conn, topic, records: OutRecord[], opts: ProduceOptions = {}): Promise<ProducedRecord[]> {
       const compression = codec[opts.compression ?? 'none'];
       if (compression === undefined) throw new ClientError('UNSUPPORTED_SETTING', `produce: kafkajs has no ${opts.compression} codec`, 'kafkajs');
-      // KafkaJS acknowledges a base offset per partition, not each record's partition: the
-      // default partitioner's choice for each message is noted (the last attempt's, on a retry).
-      const placed = new WeakMap<Message, number>();
-      const partitioner = Partitioners.DefaultPartitioner();
+      const placement = placementTracker();
       const producer = track(connect(conn).producer({
-        createPartitioner: () => (args) => {
-          const p = partitioner(args);
-          placed.set(args.message, p);
-          return p;
-        },
+        createPartitioner: placement.createPartitioner,
         allowAutoTopicCreation: true,
         ...(opts.idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {}),
       }));
       try {
         await translate('producer.connect', producer.connect());
         const acks = opts.acks ?? -1;
-        const messages: Message[] = records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition, timestamp: r.timestamp }));
+        const messages = toMessages(records);
         const meta = await sendWithResend(topic, () => translate('producer.send', producer.send({ topic, acks, compression, messages })));
-        if (acks === 0) return records.map((r, i) => ({ topic, partition: r.partition ?? placed.get(messages[i]!) ?? -1, offset: '-1' }));
-        // KafkaJS reports the base offset per partition; records of one send are consecutive.
-        const next = new Map(meta.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
-        return records.map((r, i) => {
-          const partition = r.partition ?? placed.get(messages[i]!) ?? meta[0]!.partition;
-          const offset = next.get(partition) ?? 0n;
-          next.set(partition, offset + 1n);
-          return { topic, partition, offset: offset.toString() };
-        });
+        if (acks === 0) return records.map((r, i) => ({ topic, partition: r.partition ?? placement.placed.get(messages[i]!) ?? -1, offset: '-1' }));
+        return placement.offsets(topic, records, messages, meta);
       } finally {
         await release(producer);
       }
     },
     async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
       // A short fetch wait: disconnect waits for the fetch in flight, 5 s by default.
-      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250 }));
+      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250, ...isolation(req.isolationLevel) }));
       const mode = req.commit ?? 'sync';
       if (mode === 'async') throw new ClientError('UNSUPPORTED_SETTING', 'consume: kafkajs has no asynchronous commit distinct from its synchronous one', 'kafkajs');
       const got: InRecord[] = [];
@@ -274,14 +370,18 @@ export function createKafkaJsDriver(): ClientDriver {
       }
     },
     async openConsumer(conn, req) {
-      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, rebalanceTimeout: 30_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250 }));
+      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, rebalanceTimeout: 30_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250,
+        ...isolation(req.isolationLevel) }));
       try {
-        return await openSession(consumer, req, () => release(consumer));
+        const session = await openSession(consumer, req, () => release(consumer));
+        sessionGroups.set(session, req.groupId);
+        return session;
       } catch (e) {
         await release(consumer);
         throw e;
       }
     },
+    openTransactionalProducer: (conn, transactionalId) => openTransactional(connect(conn), transactionalId, (s) => sessionGroups.get(s), track, release),
     deleteTopics: (conn, topics) => withAdmin(conn, 'deleteTopics', (a) => a.deleteTopics({ topics, timeout: 30_000 })),
     listTopics: (conn) => withAdmin(conn, 'listTopics', (a) => a.listTopics()),
     describeTopics: (conn, topics) => withAdmin(conn, 'fetchTopicMetadata', async (a) => {

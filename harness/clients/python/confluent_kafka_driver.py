@@ -50,7 +50,10 @@ for _cap, _present in (("admin.listTopics", _has(AdminClient, "list_topics")),
                        ("admin.committedOffsets", _has(AdminClient, "list_consumer_group_offsets")
                         and hasattr(confluent_kafka, "ConsumerGroupTopicPartitions")),
                        ("groups.session", _has(Consumer, "subscribe", "consume", "assignment", "commit", "close")),
-                       ("consumer.seek", _has(Consumer, "subscribe", "consume", "assignment", "commit", "close", "seek"))):
+                       ("consumer.seek", _has(Consumer, "subscribe", "consume", "assignment", "commit", "close", "seek")),
+                       ("transactions", _has(Producer, "init_transactions", "begin_transaction", "send_offsets_to_transaction",
+                                             "commit_transaction", "abort_transaction")
+                        and _has(Consumer, "consumer_group_metadata"))):
     if _present:
         CAPABILITIES.append(_cap)
 
@@ -90,7 +93,7 @@ KAFKA_NAMES = {
     49: "INVALID_PRODUCER_ID_MAPPING", 50: "INVALID_TRANSACTION_TIMEOUT", 51: "CONCURRENT_TRANSACTIONS",
     52: "TRANSACTION_COORDINATOR_FENCED", 53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 54: "SECURITY_DISABLED",
     55: "OPERATION_NOT_ATTEMPTED", 56: "KAFKA_STORAGE_ERROR", 57: "LOG_DIR_NOT_FOUND",
-    58: "SASL_AUTHENTICATION_FAILED", 59: "UNKNOWN_PRODUCER_ID",
+    58: "SASL_AUTHENTICATION_FAILED", 59: "UNKNOWN_PRODUCER_ID", 90: "PRODUCER_FENCED",
 }
 
 TIMEOUT_NAMES = {"_TIMED_OUT", "_MSG_TIMED_OUT", "_TIMED_OUT_QUEUE"}
@@ -119,6 +122,9 @@ def _local_code(err):
         return "TIMEOUT"
     if name == "MSG_SIZE_TOO_LARGE":
         return "RECORD_TOO_LARGE"
+    if name == "_FENCED":
+        # librdkafka's fatal "producer fenced by a newer instance" (PRODUCER_FENCED or INVALID_PRODUCER_EPOCH from the broker).
+        return "PRODUCER_FENCED"
     if err.code() > 0:
         return KAFKA_NAMES.get(err.code(), name)
     return None
@@ -339,6 +345,7 @@ def consume(cid, cmd):
         "session.timeout.ms": 10000,
         "on_commit": on_commit,
     }
+    extra.update(_isolation(cmd))
     consumer = _new(Consumer, _config(cmd["conn"], watcher, extra))
     dc.track(consumer, lambda c: c.close())
     count = int(cmd["count"])
@@ -591,6 +598,7 @@ def consumer_open(cid, cmd):
         "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
         "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
     }
+    extra.update(_isolation(cmd))
     consumer = _new(Consumer, _config(cmd["conn"], watcher, extra))
     try:
         consumer.subscribe(list(cmd["topics"]))
@@ -598,6 +606,135 @@ def consumer_open(cid, cmd):
         dc.close_quietly(consumer, lambda c: c.close())
         raise translate(e, watcher)
     return {"handle": dc.open_session(_Member(consumer, watcher), "confluent")}
+
+
+# ---------------------------------------------------------------------------------------
+# Transactions (PROTOCOL.md, "Transactions")
+
+TXN_TIMEOUT_S = 25
+
+
+def _isolation(cmd):
+    level = cmd.get("isolation_level")
+    if level is None:
+        return {}
+    if level not in ("read_committed", "read_uncommitted"):
+        raise DriverError("UNSUPPORTED_SETTING", "isolation_level %r" % (level,))
+    return {"isolation.level": level}
+
+
+_txn_producers = {}
+_txn_seq = [0]
+
+
+def _txn(cmd):
+    entry = _txn_producers.get(cmd.get("handle"))
+    if entry is None:
+        raise DriverError("UNKNOWN", "no open transactional producer %r" % (cmd.get("handle"),))
+    return entry
+
+
+def _txn_call(entry, what, fn):
+    producer, watcher = entry
+    try:
+        return fn(producer)
+    except KafkaException as e:
+        raise translate(e, watcher)
+
+
+def _close_txn_producer(producer):
+    producer.purge()
+    producer.flush(1)
+
+
+def txn_producer_open(cid, cmd):
+    watcher = _Watcher()
+    extra = {"transactional.id": str(cmd["transactional_id"]), "enable.idempotence": True, "acks": "all",
+             "message.timeout.ms": MESSAGE_TIMEOUT_MS, "transaction.timeout.ms": 60000}
+    producer = _new(Producer, _config(cmd["conn"], watcher, extra))
+    try:
+        producer.init_transactions(TXN_TIMEOUT_S)
+    except KafkaException as e:
+        raise translate(e, watcher)
+    _txn_seq[0] += 1
+    handle = "confluent-txn-%d" % _txn_seq[0]
+    _txn_producers[handle] = (producer, watcher)
+    dc.track(producer, _close_txn_producer)
+    return {"handle": handle}
+
+
+def txn_begin(cid, cmd):
+    _txn_call(_txn(cmd), "begin_transaction", lambda p: p.begin_transaction())
+    return {}
+
+
+def txn_send(cid, cmd):
+    producer, watcher = _txn(cmd)
+    topic = cmd["topic"]
+    records = cmd.get("records") or []
+    results = [None] * len(records)
+    failures = []
+
+    def on_delivery(index):
+        def cb(err, msg):
+            if err is not None:
+                failures.append(err)
+            else:
+                results[index] = {"topic": msg.topic(), "partition": msg.partition(), "offset": str(msg.offset())}
+                dc.emit({"event": "producer_send_success", "id": cid, **results[index]})
+        return cb
+
+    try:
+        for i, r in enumerate(records):
+            kwargs = {"key": encode(r.get("key")), "value": encode(r.get("value")), "on_delivery": on_delivery(i)}
+            if r.get("headers"):
+                kwargs["headers"] = headers_out(r["headers"])
+            if r.get("partition") is not None:
+                kwargs["partition"] = int(r["partition"])
+            producer.produce(topic, **kwargs)
+        deadline = time.monotonic() + MESSAGE_TIMEOUT_MS / 1000.0 + 5
+        while any(x is None for x in results) and not failures and time.monotonic() < deadline:
+            producer.poll(0.2)
+            watcher.check()
+        if failures:
+            raise translate(KafkaException(failures[0]), watcher)
+        if any(x is None for x in results):
+            raise DriverError("TIMEOUT", "%d of %d records unacknowledged" % (sum(x is None for x in results), len(results)))
+        return {"records": results}
+    except KafkaException as e:
+        raise translate(e, watcher)
+
+
+def txn_send_offsets(cid, cmd):
+    entry = _txn(cmd)
+    member = dc.session_member(cmd.get("consumer_handle"))
+    offsets = [TopicPartition(str(o["topic"]), int(o["partition"]), int(o["offset"])) for o in cmd.get("offsets") or []]
+    # The group metadata is read on the session's own thread, which owns the consumer.
+    metadata = dc.session_call(cmd.get("consumer_handle"), lambda: member.consumer.consumer_group_metadata(), "consumer_group_metadata")
+    _txn_call(entry, "send_offsets_to_transaction", lambda p: p.send_offsets_to_transaction(offsets, metadata, TXN_TIMEOUT_S))
+    return {}
+
+
+def txn_commit(cid, cmd):
+    _txn_call(_txn(cmd), "commit_transaction", lambda p: p.commit_transaction(TXN_TIMEOUT_S))
+    return {}
+
+
+def txn_abort(cid, cmd):
+    _txn_call(_txn(cmd), "abort_transaction", lambda p: p.abort_transaction(TXN_TIMEOUT_S))
+    return {}
+
+
+def txn_producer_close(cid, cmd):
+    entry = _txn_producers.pop(cmd.get("handle"), None)
+    if entry is not None:
+        dc.close_quietly(entry[0], _close_txn_producer)
+    return {}
+
+
+TXN_HANDLERS = {"txn_producer_open": txn_producer_open, "txn_begin": txn_begin, "txn_send": txn_send,
+                "txn_send_offsets": txn_send_offsets, "txn_commit": txn_commit, "txn_abort": txn_abort,
+                "txn_producer_close": txn_producer_close}
 
 
 # ---------------------------------------------------------------------------------------
@@ -759,5 +896,7 @@ if __name__ == "__main__":
             handlers[op] = handler
     if "groups.session" in CAPABILITIES:
         handlers.update(dc.session_handlers(seek="consumer.seek" in CAPABILITIES))
+    if "transactions" in CAPABILITIES:
+        handlers.update(TXN_HANDLERS)
     dc.run("confluent-kafka", VERSION, CAPABILITIES, handlers,
            {"librdkafka": LIBRDKAFKA, "python": sys.version.split()[0]})

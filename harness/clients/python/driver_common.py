@@ -445,6 +445,16 @@ def _session(cmd):
     return session
 
 
+def session_member(handle):
+    """The member object of an open session (a transactional producer needs its group metadata)."""
+    return _session({"handle": handle}).member
+
+
+def session_call(handle, fn, what, seconds=COMMIT_WAIT_S):
+    """Runs `fn` on the session's own thread (the one that owns its consumer), bounded."""
+    return _session({"handle": handle})._run(fn, seconds, what)
+
+
 def consumer_poll(cid, cmd):
     timeout_ms = int(cmd["timeout_ms"])
     if timeout_ms < 0:

@@ -153,11 +153,25 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
       ['admin.listTopics', 'listTopics'], ['admin.describeTopics', 'describeTopics'],
       ['admin.describeConfigs', 'describeTopicConfig'], ['admin.groups', 'listGroups'],
       ['admin.groups', 'describeGroup'], ['admin.committedOffsets', 'committedOffsets'],
-      ['groups.session', 'openConsumer'],
+      ['groups.session', 'openConsumer'], ['transactions', 'openTransactionalProducer'],
     ];
     for (const [cap, method] of wanted) expect(typeof driver[method] === 'function').toBe(has(cap));
     if (has('consumer.seek')) expect(has('groups.session')).toBe(true);
     progress(`${spec.id}: capabilities`, [...driver.capabilities].join(' '));
+  });
+
+  it('transactions: an unknown producer handle fails naming it, closing one is not an error, a bad isolation level is refused', async (ctx) => {
+    if (!has('transactions')) ctx.skip();
+    const unknown = await driver.request('txn_commit', { handle: 'no-such-producer' }, 20_000).then(() => undefined, (e: unknown) => e);
+    expect(unknown).toBeInstanceOf(ClientError);
+    expect((unknown as ClientError).code).toBe('UNKNOWN');
+    expect((unknown as ClientError).raw).toContain('no-such-producer');
+    await driver.request('txn_producer_close', { handle: 'no-such-producer' }, 20_000);
+    const bad = await codeOf(driver.consume(conn(), {
+      topics: [newTopic('iso')], groupId: newGroup('iso'), fromBeginning: true, count: 1, timeoutMs: 5_000,
+      isolationLevel: 'read_everything' as never,
+    }));
+    expect(bad).toBe('UNSUPPORTED_SETTING');
   });
 
   it('admin: lists and describes a topic, its configuration, a group and its committed offsets', async (ctx) => {

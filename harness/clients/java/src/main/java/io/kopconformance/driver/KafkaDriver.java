@@ -47,6 +47,7 @@ import org.apache.kafka.clients.admin.ListConsumerGroupsOptions;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -77,7 +78,7 @@ public final class KafkaDriver {
       "produce.acks", "produce.idempotent", "compression.gzip", "compression.snappy", "compression.lz4", "compression.zstd",
       "timestamps", "commit.async", "commit.auto",
       "admin.listTopics", "admin.describeTopics", "admin.describeConfigs", "admin.groups", "admin.committedOffsets",
-      "groups.session", "consumer.seek", "api.versions"};
+      "groups.session", "consumer.seek", "api.versions", "transactions"};
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ObjectMapper json = new ObjectMapper();
@@ -88,6 +89,8 @@ public final class KafkaDriver {
   /** Consumer sessions (PROTOCOL.md "Consumer sessions") by handle: used by the command thread, closed by the exit hook. */
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final AtomicLong sessionSeq = new AtomicLong();
+  /** Transactional producers (PROTOCOL.md "Transactions") by handle. */
+  private final Map<String, KafkaProducer<String, String>> txnProducers = new ConcurrentHashMap<>();
 
   private KafkaDriver(PrintStream out) {
     this.out = out;
@@ -169,6 +172,20 @@ public final class KafkaDriver {
       }
     }
     closeAllSessions(Duration.ofMillis(1500));
+    closeAllTxnProducers();
+  }
+
+  /** Closes every transactional producer (an open transaction is left to the coordinator). */
+  private void closeAllTxnProducers() {
+    for (String handle : new ArrayList<>(txnProducers.keySet())) {
+      KafkaProducer<String, String> p = txnProducers.remove(handle);
+      if (p == null) continue;
+      try {
+        p.close(Duration.ofSeconds(1));
+      } catch (Throwable e) {
+        log("closing transactional producer " + handle + ": " + e.getClass().getSimpleName());
+      }
+    }
   }
 
   /** Closes every session within `budget` overall (each member leaves the group). */
@@ -240,6 +257,7 @@ public final class KafkaDriver {
       if ("shutdown".equals(op)) {
         // The parent waits 10 s for this answer: the sessions get 6 s of it to leave their groups.
         closeAllSessions(Duration.ofSeconds(6));
+        closeAllTxnProducers();
         emit(ok(id, json.createObjectNode()));
         System.exit(0);
       }
@@ -279,6 +297,13 @@ public final class KafkaDriver {
       case "consumer_seek": return consumerSeek(cmd);
       case "consumer_close": return consumerClose(cmd);
       case "client_api_versions": return clientApiVersions();
+      case "txn_producer_open": return txnProducerOpen(cmd);
+      case "txn_begin": return txnBegin(cmd);
+      case "txn_send": return txnSend(id, cmd);
+      case "txn_send_offsets": return txnSendOffsets(cmd);
+      case "txn_commit": return txnCommit(cmd);
+      case "txn_abort": return txnAbort(cmd);
+      case "txn_producer_close": return txnProducerClose(cmd);
       default: throw new DriverException("UNKNOWN", "unknown op `" + op + "`");
     }
   }
@@ -369,6 +394,18 @@ public final class KafkaDriver {
     JsonNode idem = cmd.get("idempotence");
     if (idem != null && !idem.isNull()) p.put("enable.idempotence", String.valueOf(idem.asBoolean()));
 
+    List<ProducerRecord<String, String>> records = producerRecords(cmd);
+    KafkaProducer<String, String> producer = track(new KafkaProducer<>(p));
+    try {
+      return sendAll(id, producer, records);
+    } finally {
+      untrack(producer);
+      producer.close(CLOSE_TIMEOUT);
+    }
+  }
+
+  /** The command's `topic` and `records` as ProducerRecords (PROTOCOL.md record fields). */
+  private static List<ProducerRecord<String, String>> producerRecords(JsonNode cmd) {
     String topic = ClientConfig.required(cmd, "topic");
     List<ProducerRecord<String, String>> records = new ArrayList<>();
     for (JsonNode r : array(cmd, "records")) {
@@ -384,30 +421,28 @@ public final class KafkaDriver {
       records.add(new ProducerRecord<>(topic, partition, ts == null ? null : Long.valueOf(ts),
           ClientConfig.text(r, "key"), ClientConfig.text(r, "value"), headers));
     }
+    return records;
+  }
 
-    KafkaProducer<String, String> producer = track(new KafkaProducer<>(p));
-    try {
-      List<Future<RecordMetadata>> sent = new ArrayList<>();
-      for (ProducerRecord<String, String> r : records) sent.add(producer.send(r));
-      ObjectNode data = json.createObjectNode();
-      ArrayNode acked = data.putArray("records");
-      for (Future<RecordMetadata> f : sent) {
-        RecordMetadata md = f.get(ClientConfig.MAX_BLOCK_MS + ClientConfig.DELIVERY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-        ObjectNode rec = acked.addObject();
-        rec.put("topic", md.topic());
-        rec.put("partition", md.partition());
-        rec.put("offset", String.valueOf(md.offset()));
-        ObjectNode ev = json.createObjectNode();
-        ev.put("event", "producer_send_success");
-        ev.put("id", id);
-        ev.setAll(rec);
-        emit(ev);
-      }
-      return data;
-    } finally {
-      untrack(producer);
-      producer.close(CLOSE_TIMEOUT);
+  /** Sends in order and waits for each acknowledgement; the `records` result with a progress event per record. */
+  private ObjectNode sendAll(long id, KafkaProducer<String, String> producer, List<ProducerRecord<String, String>> records) throws Exception {
+    List<Future<RecordMetadata>> sent = new ArrayList<>();
+    for (ProducerRecord<String, String> r : records) sent.add(producer.send(r));
+    ObjectNode data = json.createObjectNode();
+    ArrayNode acked = data.putArray("records");
+    for (Future<RecordMetadata> f : sent) {
+      RecordMetadata md = f.get(ClientConfig.MAX_BLOCK_MS + ClientConfig.DELIVERY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      ObjectNode rec = acked.addObject();
+      rec.put("topic", md.topic());
+      rec.put("partition", md.partition());
+      rec.put("offset", String.valueOf(md.offset()));
+      ObjectNode ev = json.createObjectNode();
+      ev.put("event", "producer_send_success");
+      ev.put("id", id);
+      ev.setAll(rec);
+      emit(ev);
     }
+    return data;
   }
 
   /**
@@ -640,6 +675,7 @@ public final class KafkaDriver {
     p.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
     p.put("enable.auto.commit", String.valueOf(commit.equals("auto")));
     if (commit.equals("auto")) p.put("auto.commit.interval.ms", "1000");
+    applyIsolationLevel(cmd, p);
     p.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
     p.put("value.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
 
@@ -911,6 +947,7 @@ public final class KafkaDriver {
     p.put("session.timeout.ms", "10000");
     p.put("heartbeat.interval.ms", "1000");
     p.put("max.poll.interval.ms", "30000");
+    applyIsolationLevel(cmd, p);
     p.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
     p.put("value.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
 
@@ -1028,6 +1065,95 @@ public final class KafkaDriver {
     String handle = ClientConfig.required(cmd, "handle");
     Session s = sessions.remove(handle);
     if (s != null) s.consumer.close(Duration.ofSeconds(10));
+    return json.createObjectNode();
+  }
+
+  // ---- transactions (PROTOCOL.md "Transactions") ---------------------------------------------
+
+  /** How long a transactional call may block (initTransactions, commit, abort, sendOffsets). */
+  private static final int TXN_MAX_BLOCK_MS = 25_000;
+
+  /** `isolation_level` of `consume` / `consumer_open`, when given. */
+  private static void applyIsolationLevel(JsonNode cmd, Properties p) {
+    String level = ClientConfig.text(cmd, "isolation_level");
+    if (level == null) return;
+    if (!level.equals("read_committed") && !level.equals("read_uncommitted")) {
+      throw new DriverException("UNSUPPORTED_SETTING", "isolation_level must be read_committed or read_uncommitted, not " + level);
+    }
+    p.put("isolation.level", level);
+  }
+
+  private KafkaProducer<String, String> txnProducer(JsonNode cmd) {
+    String handle = ClientConfig.required(cmd, "handle");
+    KafkaProducer<String, String> p = txnProducers.get(handle);
+    if (p == null) throw new DriverException("UNKNOWN", "no open transactional producer with handle `" + handle + "` (never opened, or closed)");
+    return p;
+  }
+
+  /** `txn_producer_open`: a producer with the command's transactional.id, initialised. */
+  private ObjectNode txnProducerOpen(JsonNode cmd) throws Exception {
+    Properties p = ClientConfig.from(cmd.get("conn"), ClientConfig.Role.PRODUCER).props;
+    p.put("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+    p.put("value.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+    p.put("transactional.id", ClientConfig.required(cmd, "transactional_id"));
+    p.put("enable.idempotence", "true");
+    p.put("acks", "all");
+    p.put("max.block.ms", String.valueOf(TXN_MAX_BLOCK_MS));
+    p.put("transaction.timeout.ms", "60000");
+    KafkaProducer<String, String> producer = track(new KafkaProducer<>(p));
+    try {
+      producer.initTransactions();
+    } catch (RuntimeException e) {
+      producer.close(Duration.ZERO);
+      throw e;
+    } finally {
+      untrack(producer);
+    }
+    String handle = "java-txn-" + sessionSeq.incrementAndGet();
+    txnProducers.put(handle, producer);
+    ObjectNode data = json.createObjectNode();
+    data.put("handle", handle);
+    return data;
+  }
+
+  private ObjectNode txnBegin(JsonNode cmd) {
+    txnProducer(cmd).beginTransaction();
+    return json.createObjectNode();
+  }
+
+  private ObjectNode txnSend(long id, JsonNode cmd) throws Exception {
+    return sendAll(id, txnProducer(cmd), producerRecords(cmd));
+  }
+
+  /** `txn_send_offsets`: with the group metadata (group, generation, member) of a consumer session. */
+  private ObjectNode txnSendOffsets(JsonNode cmd) throws Exception {
+    KafkaProducer<String, String> producer = txnProducer(cmd);
+    String consumerHandle = ClientConfig.required(cmd, "consumer_handle");
+    Session s = sessions.get(consumerHandle);
+    if (s == null) throw new DriverException("UNKNOWN", "no open consumer session with handle `" + consumerHandle + "`");
+    Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
+    for (JsonNode o : array(cmd, "offsets")) {
+      offsets.put(new TopicPartition(ClientConfig.required(o, "topic"), o.path("partition").asInt()),
+          new OffsetAndMetadata(Long.parseLong(ClientConfig.required(o, "offset"))));
+    }
+    ConsumerGroupMetadata group = s.consumer.groupMetadata();
+    producer.sendOffsetsToTransaction(offsets, group);
+    return json.createObjectNode();
+  }
+
+  private ObjectNode txnCommit(JsonNode cmd) {
+    txnProducer(cmd).commitTransaction();
+    return json.createObjectNode();
+  }
+
+  private ObjectNode txnAbort(JsonNode cmd) {
+    txnProducer(cmd).abortTransaction();
+    return json.createObjectNode();
+  }
+
+  private ObjectNode txnProducerClose(JsonNode cmd) {
+    KafkaProducer<String, String> p = txnProducers.remove(ClientConfig.required(cmd, "handle"));
+    if (p != null) p.close(CLOSE_TIMEOUT);
     return json.createObjectNode();
   }
 
