@@ -40,7 +40,8 @@ export interface LiveTargetOptions {
   checkAdvertisedBrokers?: boolean;
 }
 
-const DEFAULTS = {
+/** The check's time limit for each step (also what a test of the check may wait at most). */
+export const LIVE_CHECK_LIMITS = {
   dnsTimeoutMs: 3_000,
   connectTimeoutMs: 3_000,
   tlsTimeoutMs: 5_000,
@@ -62,7 +63,7 @@ function errCode(err: unknown): string | undefined {
 // Steps, exported for tests and for other targets that want the same diagnostics.
 
 /** Resolves `host` (an IP literal resolves to itself), bounded. */
-export async function checkDns(host: string, timeoutMs = DEFAULTS.dnsTimeoutMs): Promise<string> {
+export async function checkDns(host: string, timeoutMs = LIVE_CHECK_LIMITS.dnsTimeoutMs): Promise<string> {
   if (isIP(host)) return host;
   try {
     const { address } = await withTimeout(`DNS lookup of ${host}`, timeoutMs, lookup(host));
@@ -75,7 +76,7 @@ export async function checkDns(host: string, timeoutMs = DEFAULTS.dnsTimeoutMs):
 }
 
 /** Opens and closes a TCP connection to host:port, bounded. */
-export async function checkTcp(host: string, port: number, timeoutMs = DEFAULTS.connectTimeoutMs): Promise<void> {
+export async function checkTcp(host: string, port: number, timeoutMs = LIVE_CHECK_LIMITS.connectTimeoutMs): Promise<void> {
   const hp = formatHostPort({ host, port });
   await new Promise<void>((resolve, reject) => {
     const sock = netConnect({ host, port });
@@ -126,7 +127,7 @@ export function tlsOptionsFor(s: TlsCheckSettings): ConnectionOptions {
 }
 
 /** Completes a TLS handshake with host:port with the configured CA and verification, bounded. */
-export async function checkTlsHandshake(host: string, port: number, s: TlsCheckSettings, timeoutMs = DEFAULTS.tlsTimeoutMs): Promise<void> {
+export async function checkTlsHandshake(host: string, port: number, s: TlsCheckSettings, timeoutMs = LIVE_CHECK_LIMITS.tlsTimeoutMs): Promise<void> {
   const hp = formatHostPort({ host, port });
   const what = `TLS handshake with ${hp}`;
   const caName = s.caLabel ? `CA ${s.caLabel}` : 'the system CAs (set ssl.ca.location or ssl.truststore.location)';
@@ -170,7 +171,7 @@ export async function checkTlsHandshake(host: string, port: number, s: TlsCheckS
 }
 
 /** The PEM CA for Node clients: ssl.ca.location as is, or a PKCS12/JKS truststore exported with keytool. */
-export async function prepareCaPem(cfg: LiveConfig, timeoutMs = DEFAULTS.truststoreTimeoutMs): Promise<{ caPemPath?: string; tempDir?: string }> {
+export async function prepareCaPem(cfg: LiveConfig, timeoutMs = LIVE_CHECK_LIMITS.truststoreTimeoutMs): Promise<{ caPemPath?: string; tempDir?: string }> {
   if (cfg.securityProtocol !== 'SASL_SSL') return {};
   if (cfg.tls.caPemPath) return { caPemPath: cfg.tls.caPemPath };
   const store = cfg.tls.truststorePath;
@@ -211,7 +212,7 @@ export interface ClusterMetadata {
 }
 
 /** SASL PLAIN login and a metadata round trip with KafkaJS, no retries, bounded. */
-export async function checkSaslMetadata(cfg: LiveConfig, tls: TlsCheckSettings | undefined, timeoutMs = DEFAULTS.kafkaTimeoutMs): Promise<ClusterMetadata> {
+export async function checkSaslMetadata(cfg: LiveConfig, tls: TlsCheckSettings | undefined, timeoutMs = LIVE_CHECK_LIMITS.kafkaTimeoutMs): Promise<ClusterMetadata> {
   const usable = cfg.bootstrapServers.filter((b) => !isIPv6(b.host));
   if (usable.length === 0) {
     throw new LiveTargetError('metadata', 'the KafkaJS client cannot take IPv6 literals in bootstrap.servers; give a host name');
@@ -261,7 +262,7 @@ async function unreachableAdvertisedBroker(cfg: LiveConfig, err: unknown): Promi
   const b = { host: broker.slice(0, i), port: Number(broker.slice(i + 1)) };
   if (i <= 0 || !(b.port > 0) || cfg.bootstrapServers.some((x) => x.host === b.host && x.port === b.port)) return undefined;
   try {
-    await checkAdvertised(b, DEFAULTS.dnsTimeoutMs, DEFAULTS.connectTimeoutMs);
+    await checkAdvertised(b, LIVE_CHECK_LIMITS.dnsTimeoutMs, LIVE_CHECK_LIMITS.connectTimeoutMs);
   } catch (e) {
     if (e instanceof LiveTargetError) return e;
   }
@@ -316,7 +317,7 @@ export interface LiveStartedTarget extends StartedTarget {
 }
 
 export async function startLiveTarget(cfg: LiveConfig, opts: LiveTargetOptions = {}): Promise<LiveStartedTarget> {
-  const o = { ...DEFAULTS, ...opts };
+  const o = { ...LIVE_CHECK_LIMITS, ...opts };
   const { caPemPath, tempDir } = await prepareCaPem(cfg, o.truststoreTimeoutMs);
   const cleanup = () => { if (tempDir) rmSync(tempDir, { recursive: true, force: true }); };
   try {
