@@ -120,48 +120,38 @@ export function seedKafkaNodeExample(p: NodeExamplePlaceholders, io: ExampleIo):
     });
   unhandled('client', client);
 
-  // "This client requires to create a topic before running consumer": the sections run in that
-  // order, the producer and the consumer once createTopics has answered. Started side by side,
-  // the consumer can load its metadata before the new topic is served and die on
-  // TopicsNotExistError (seen on the reference Kafka under load; FINDINGS.md).
-  let consumer: KnConsumer | undefined;
   io.mark('client: createTopics');
   client.createTopics([{ topic: p.topic, partitions: 1, replicationFactor: 1 }], (error, result) => {
     io.mark(`client: createTopics callback (error ${error ? String(error) : 'none'}, result ${JSON.stringify(result)})`);
-    runProducerAndConsumer();
   });
 
-  function runProducerAndConsumer() {
-    const producer = new kafka.HighLevelProducer(client);
-    unhandled('producer', producer);
-    producer.on('ready', function () {
-      io.log('starting to produce');
-      send();
-    });
+  const producer = new kafka.HighLevelProducer(client);
+  unhandled('producer', producer);
+  producer.on('ready', function () {
+    io.log('starting to produce');
+    send();
+  });
 
-    function send() {
-      io.mark('producer: send');
-      producer.send([{ topic: argv.topic, messages: ['<my-message-value>'] }], function (err, data) {
-        io.mark(`producer: send callback (err ${err ? String(err) : 'none'}, data ${JSON.stringify(data)})`);
-      });
-    }
-
-    const c = new kafka.Consumer(client, [{ topic: p.topic, groupId: p.groupId, partition: 0 }], {
-      autoCommit: true,
-      autoCommitIntervalMs: 500,
-    });
-    consumer = c;
-    unhandled('consumer', c);
-    io.mark('consumer: created');
-
-    c.on('message', function (message: unknown) {
-      io.log('Received a message: ' + (message as Record<string, unknown>)['value']);
+  function send() {
+    io.mark('producer: send');
+    producer.send([{ topic: argv.topic, messages: ['<my-message-value>'] }], function (err, data) {
+      io.mark(`producer: send callback (err ${err ? String(err) : 'none'}, data ${JSON.stringify(data)})`);
     });
   }
 
+  const consumer = new kafka.Consumer(client, [{ topic: p.topic, groupId: p.groupId, partition: 0 }], {
+    autoCommit: true,
+    autoCommitIntervalMs: 500,
+  });
+  unhandled('consumer', consumer);
+  io.mark('consumer: created');
+
+  consumer.on('message', function (message: unknown) {
+    io.log('Received a message: ' + (message as Record<string, unknown>)['value']);
+  });
+
   return () => new Promise<void>((resolve) => {
-    if (consumer) consumer.close(true, () => client.close(() => resolve()));
-    else client.close(() => resolve());
+    consumer.close(true, () => client.close(() => resolve()));
     setTimeout(resolve, 5000).unref();
   });
 }
