@@ -12,8 +12,8 @@ export interface GuardedProcess {
   exited(): string | undefined;
   /** Last `bytes` of the log, for error messages and attachments. */
   logTail(bytes?: number): string;
-  /** `first` (default SIGTERM) to the group, SIGKILL after `graceMs`. Resolves when the group is gone. */
-  stop(graceMs?: number, first?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** SIGTERM to the group, SIGKILL after `graceMs`. Resolves when the group is gone. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export interface GuardedOptions {
@@ -43,11 +43,7 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/**
- * Ends a process group: `first` (SIGTERM, a clean close), then SIGKILL after `graceMs`. With
- * `first` = SIGKILL the group dies at once, as in a crash (faults.broker-restart).
- */
-export async function killGroup(pid: number, graceMs = 10_000, first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+export async function killGroup(pid: number, graceMs = 10_000): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {
     try {
       process.kill(-pid, sig);
@@ -55,7 +51,7 @@ export async function killGroup(pid: number, graceMs = 10_000, first: 'SIGTERM' 
       /* already gone */
     }
   };
-  signal(first);
+  signal('SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && isAlive(-pid)) await new Promise((r) => setTimeout(r, 100));
   if (isAlive(-pid)) {
@@ -107,8 +103,8 @@ export function startGuarded(command: string, args: string[], opts: GuardedOptio
     logFile: opts.logFile,
     exited: () => exitInfo,
     logTail: (bytes) => readTail(opts.logFile, bytes),
-    stop: async (graceMs, first) => {
-      await killGroup(pid, graceMs, first);
+    stop: async (graceMs) => {
+      await killGroup(pid, graceMs);
     },
   };
 }
