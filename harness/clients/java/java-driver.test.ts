@@ -11,6 +11,7 @@ import { generateTls, type TlsMaterial } from '../../security/tls.js';
 import { startKafkaBroker } from '../../targets/kafka/kafka-target.js';
 import type { StartedTarget } from '../../targets/types.js';
 import { progress } from '../../util/progress.js';
+import { pollUntil as retryUntil } from '../../util/wait.js';
 import { startExternalDriver, wireConnection, type ExternalDriverHandle } from '../external/external-driver.js';
 import type { ConsumerSession, Connection, InRecord, ProducedRecord, TopicPartition } from '../types.js';
 import { buildJavaDriver, javaClientEntries, javaClientId, startJavaDriver } from './java-driver.js';
@@ -206,7 +207,13 @@ describe('Java kafka-clients driver', () => {
       const topic = `${target!.topics.globalPrefix}java-admin-${suffix()}`;
       const c = conn('SASL_PLAINTEXT');
       await d.createTopics(c, [{ name: topic, partitions: 3 }]);
-      expect(await d.listTopics!(c)).toContain(topic);
+      // Kafka: a created topic reaches every broker's metadata a moment after CreateTopics answers.
+      const listed = await retryUntil('created topic listed', async () => {
+        const all = await d.listTopics!(c);
+        if (!all.includes(topic)) throw new Error(`not listed yet: ${topic}`);
+        return all;
+      }, { timeoutMs: 20_000, intervalMs: 500 });
+      expect(listed).toContain(topic);
       expect(await d.describeTopics!(c, [topic])).toEqual([{ name: topic, partitions: 3 }]);
       const missing = await failureOf(d.describeTopics!(c, [`${topic}-absent`]));
       expect(missing.code).toBe('UNKNOWN_TOPIC_OR_PARTITION');

@@ -11,6 +11,7 @@ import type { StartedTarget } from '../../targets/types.js';
 import { isAlive } from '../../util/process.js';
 import { progress } from '../../util/progress.js';
 import { ensureDir, workDir } from '../../util/paths.js';
+import { pollUntil as retryUntil } from '../../util/wait.js';
 import type { Capability, ConsumerSession, Connection, InRecord, TopicPartition } from '../types.js';
 import type { ExternalDriverHandle } from '../external/external-driver.js';
 import { pythonClientSpecs, startPythonDriver } from './python-driver.js';
@@ -179,7 +180,15 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
     if (!admin.some((c) => has(c))) ctx.skip();
     const topic = newTopic('admin');
     await driver.createTopics(conn(), [{ name: topic, partitions: 3 }]);
-    if (has('admin.listTopics')) expect(await driver.listTopics!(conn())).toContain(topic);
+    if (has('admin.listTopics')) {
+      // Kafka: a created topic reaches every broker's metadata a moment after CreateTopics answers.
+      const listed = await retryUntil('created topic listed', async () => {
+        const all = await driver.listTopics!(conn());
+        if (!all.includes(topic)) throw new Error(`not listed yet: ${topic}`);
+        return all;
+      }, { timeoutMs: 20_000, intervalMs: 500 });
+      expect(listed).toContain(topic);
+    }
     if (has('admin.describeTopics')) {
       expect(await driver.describeTopics!(conn(), [topic])).toEqual([{ name: topic, partitions: 3 }]);
       expect(await codeOf(driver.describeTopics!(conn(), [`${topic}-missing`]))).toBe('UNKNOWN_TOPIC_OR_PARTITION');
