@@ -91,7 +91,14 @@ export default class ResultsReporter implements Reporter {
     } else if (kopc.expected === 'fail' && result.state === 'failed') {
       status = 'unexpected-pass';
       message = `passed although the manifest expects a failure (${kopc.expectedReason}): update suites/expectations/${kopc.target}.json`;
-    } else if (result.state === 'passed') status = (diag?.retryCount ?? 0) > 0 ? 'flaky' : 'pass';
+    } else if (result.state === 'passed') {
+      status = (diag?.retryCount ?? 0) > 0 ? 'flaky' : 'pass';
+      const first = status === 'flaky' ? result.errors?.[0] : undefined;
+      if (status === 'flaky') {
+        message = `passed on try ${(diag?.retryCount ?? 0) + 1}; failed before with ${first ? `${first.name ?? 'Error'}: ${first.message}` : 'an error'}`;
+        canonicalError = /^([A-Z][A-Z_]+) \(/.exec(first?.message ?? '')?.[1];
+      }
+    }
     else if (result.state === 'failed') {
       status = 'fail';
       const err = result.errors?.[0];

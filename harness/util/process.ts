@@ -43,6 +43,28 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When `pid` started, in clock ticks since boot (Linux /proc/<pid>/stat, field 22), or '' where
+ * that cannot be read. With the pid it names one process for good: pids are reused (a long run
+ * wraps past pid_max), start times are not.
+ */
+export function processStartTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2 (the command) may hold spaces and parentheses: count fields after its last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Whether the process `pid` that started at `startTime` (processStartTime) is still running. */
+export function isSameProcessAlive(pid: number, startTime: string): boolean {
+  if (!isAlive(pid)) return false;
+  const now = processStartTime(pid);
+  return !now || !startTime || now === startTime;
+}
+
 export async function killGroup(pid: number, graceMs = 10_000): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {
     try {

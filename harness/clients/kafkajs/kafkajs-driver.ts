@@ -94,6 +94,13 @@ async function translate<T>(what: string, p: Promise<T>): Promise<T> {
   }
 }
 
+/** `topic/partition: count` of records read so far, for a timeout's message. */
+function perPartition(rs: InRecord[]): string {
+  const n = new Map<string, number>();
+  for (const r of rs) n.set(`${r.topic}/${r.partition}`, (n.get(`${r.topic}/${r.partition}`) ?? 0) + 1);
+  return n.size ? [...n].map(([k, v]) => `${k}: ${v}`).join(', ') : 'nothing';
+}
+
 const toStr = (b: Buffer | string | null | undefined): string | null => (b == null ? null : b.toString());
 
 function inRecord(topic: string, partition: number, message: KafkaMessage): InRecord {
@@ -332,6 +339,9 @@ export function createKafkaJsDriver(): ClientDriver {
       if (mode === 'async') throw new ClientError('UNSUPPORTED_SETTING', 'consume: kafkajs has no asynchronous commit distinct from its synchronous one', 'kafkajs');
       const got: InRecord[] = [];
       let restarts = 0;
+      // What a timeout reports besides the count: the group's assignment as KafkaJS saw it.
+      let assigned = 'no group join seen';
+      consumer.on(consumer.events.GROUP_JOIN, (ev) => { assigned = `assigned ${JSON.stringify(ev.payload.memberAssignment)}`; });
       // timeoutMs bounds the whole call, connecting included (a broker that does not answer held
       // connect() for 45 s: 15 s request timeout, 3 retries).
       const deadline = Date.now() + req.timeoutMs;
@@ -365,6 +375,11 @@ export function createKafkaJsDriver(): ClientDriver {
           await translate('commitOffsets', consumer.commitOffsets(nextOffsets(got)));
         }
         return got;
+      } catch (err) {
+        if (err instanceof ClientError && err.code === 'TIMEOUT') {
+          throw new ClientError('TIMEOUT', `${err.raw} (got ${got.length}: ${perPartition(got)}; ${assigned})`, 'kafkajs');
+        }
+        throw err;
       } finally {
         await release(consumer);
       }
