@@ -72,8 +72,10 @@ export interface TargetInfo {
   /** Which expectation manifest applies (suites/expectations/<name>.json); default: the id. */
   readonly expectations?: string;
   /**
-   * Set (to the reason) when this endpoint's tests corrupt each other if they overlap: the
-   * fixtures then run its tests one at a time across all workers (fixtures/target-lock.ts).
+   * Set (to the reason) when this endpoint's tests corrupt each other if they overlap with a
+   * test that logs in as another principal: the fixtures then run such tests alone across all
+   * workers, while tests that log in only as the first principal share the target
+   * (fixtures/target-lock.ts).
    */
   readonly oneTestAtATime?: string;
   /**
