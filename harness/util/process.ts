@@ -2,7 +2,7 @@
 // each runs in its own process group under a small shell guard that kills it when the
 // watched parent process disappears, and stop() ends the whole group.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 export interface GuardedProcess {
   /** Pid of the process-group leader (the guard). */
@@ -55,6 +55,28 @@ export function processStartTime(pid: number): string {
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
   } catch {
     return '';
+  }
+}
+
+/**
+ * How many threads the processes of group `pgid` run (Linux /proc; undefined elsewhere). A broker's
+ * count at the end of a run shows a per-connection thread leak (gdn FINDINGS F17).
+ */
+export function groupThreads(pgid: number): number | undefined {
+  try {
+    let n = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // After the command: state (3), ppid (4), pgrp (5), … num_threads (20).
+        if (Number(fields[2]) === pgid) n += Number(fields[17]);
+      } catch { /* gone meanwhile */ }
+    }
+    return n || undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,7 +13,7 @@ import { defaultTenantFabrics, roleOf, type TenantFabric } from '../../security/
 import { mavenBuild } from '../../util/maven.js';
 import { cacheDir, ensureDir, projectRoot } from '../../util/paths.js';
 import { freePorts } from '../../util/ports.js';
-import { isAlive, killGroup, readTail, startGuarded, type GuardedProcess } from '../../util/process.js';
+import { groupThreads, isAlive, killGroup, readTail, startGuarded, type GuardedProcess } from '../../util/process.js';
 import { progress, step } from '../../util/progress.js';
 import { kafkaListenersReady, provisionNamespaces, waitForCluster, type NamespacePlan } from '../pulsar/pulsar-admin.js';
 import {
@@ -288,9 +288,13 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}): Promise<Start
       progress('gdn broker', `KOPC_REUSE=1: leaving broker pid ${proc.pid} running for the next start`);
       return;
     }
+    // A broker that died during the run says so here (its cells failed with connection errors).
+    const gone = proc.exited();
+    if (gone) progress('gdn broker', `had already exited (${gone}) before the run ended; log ${logFile}`);
+    const threads = groupThreads(proc.pid);
     const s0 = Date.now();
     await killGroup(proc.pid, THROWAWAY_STOP_GRACE_MS);
-    progress('gdn broker', `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s`);
+    progress('gdn broker', `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s${threads ? ` (it ran ${threads} threads at the end)` : ''}`);
     if (process.env.KOPC_KEEP_WORK !== '1') rmSync(dirs.data, { recursive: true, force: true });
   };
   const target = buildTarget(state, stop);

@@ -17,7 +17,7 @@ import type { TlsMaterial } from '../../security/tls.js';
 import { mavenBuild, runMaven } from '../../util/maven.js';
 import { cacheDir, ensureDir } from '../../util/paths.js';
 import { freePorts } from '../../util/ports.js';
-import { isAlive, killGroup, readTail, startGuarded } from '../../util/process.js';
+import { groupThreads, isAlive, killGroup, readTail, startGuarded } from '../../util/process.js';
 import { progress } from '../../util/progress.js';
 import { recordTiming } from '../../reporting/timings.js';
 import type { Listener, StartedTarget } from '../types.js';
@@ -491,9 +491,13 @@ Promise<StartedKopBroker> {
       progress('kop broker', `KOPC_REUSE=1: leaving broker pid ${pid} running for the next start`);
       return;
     }
+    // A broker that died during the run says so here (its cells failed with connection errors).
+    const gone = proc.exited();
+    if (gone) progress('kop broker', `had already exited (${gone}) before the run ended; log ${logFile}`);
+    const threads = groupThreads(pid);
     const s0 = Date.now();
     await killGroup(pid, THROWAWAY_STOP_GRACE_MS);
-    progress('kop broker', `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s`);
+    progress('kop broker', `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s${threads ? ` (it ran ${threads} threads at the end)` : ''}`);
     // Broker data is large and worthless after the run; logs and conf stay for the report.
     if (process.env.KOPC_KEEP_WORK !== '1') rmSync(dirs.data, { recursive: true, force: true });
   };
