@@ -25,6 +25,12 @@ function readTargets(outDir: string): RunResults['targets'] {
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunResults['targets']) : [];
 }
 
+/** `Name: message` of a test error, as a cell's message shows it. */
+const errorLine = (e: { name?: string; message: string }) => `${e.name ?? 'Error'}: ${e.message}`;
+
+/** The canonical code a ClientError's message starts with (`TIMEOUT (kafkajs): …`). */
+const canonicalOf = (message: string | undefined) => /^([A-Z][A-Z_]+) \(/.exec(message ?? '')?.[1];
+
 export default class ResultsReporter implements Reporter {
   private cells: CellResult[] = [];
   private startedAt = new Date().toISOString();
@@ -91,19 +97,18 @@ export default class ResultsReporter implements Reporter {
     } else if (kopc.expected === 'fail' && result.state === 'failed') {
       status = 'unexpected-pass';
       message = `passed although the manifest expects a failure (${kopc.expectedReason}): update suites/expectations/${kopc.target}.json`;
-    } else if (result.state === 'passed') {
-      status = (diag?.retryCount ?? 0) > 0 ? 'flaky' : 'pass';
-      const first = status === 'flaky' ? result.errors?.[0] : undefined;
-      if (status === 'flaky') {
-        message = `passed on try ${(diag?.retryCount ?? 0) + 1}; failed before with ${first ? `${first.name ?? 'Error'}: ${first.message}` : 'an error'}`;
-        canonicalError = /^([A-Z][A-Z_]+) \(/.exec(first?.message ?? '')?.[1];
-      }
-    }
+    } else if (result.state === 'passed' && (diag?.retryCount ?? 0) > 0) {
+      // Passed on a retry: the first try's error stays on the cell.
+      status = 'flaky';
+      const first = result.errors?.[0];
+      message = `passed on try ${(diag?.retryCount ?? 0) + 1}; failed before with ${first ? errorLine(first) : 'an error'}`;
+      canonicalError = canonicalOf(first?.message);
+    } else if (result.state === 'passed') status = 'pass';
     else if (result.state === 'failed') {
       status = 'fail';
       const err = result.errors?.[0];
-      message = err ? `${err.name ?? 'Error'}: ${err.message}` : 'failed';
-      canonicalError = /^([A-Z][A-Z_]+) \(/.exec(err?.message ?? '')?.[1] ?? kopc.canonicalError;
+      message = err ? errorLine(err) : 'failed';
+      canonicalError = canonicalOf(err?.message) ?? kopc.canonicalError;
     } else {
       const note = result.state === 'skipped' ? result.note : undefined;
       message = note;
