@@ -72,7 +72,7 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
   }
 }
 
-export async function startTargets(ids: TargetId[] = selectedTargetIds()): Promise<{ slots: TargetSlot[]; stopAll: () => Promise<void> }> {
+export async function startTargets(ids: TargetId[] = selectedTargetIds()): Promise<{ slots: TargetSlot[]; started: StartedTarget[]; stopAll: () => Promise<void> }> {
   const started = new Map<TargetId, StartedTarget>();
   const slots: TargetSlot[] = [];
   // Embedded brokers first: the live self-test needs one of them.
@@ -97,5 +97,5 @@ export async function startTargets(ids: TargetId[] = selectedTargetIds()): Promi
   const stopAll = async () => {
     for (const t of [...started.values()].reverse()) await t.stop().catch(() => undefined);
   };
-  return { slots, stopAll };
+  return { slots, started: [...started.values()], stopAll };
 }

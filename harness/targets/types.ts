@@ -98,8 +98,18 @@ export interface ProxiedListener {
   upstream: { host: string; port: number };
 }
 
-export interface StartedTarget extends TargetInfo {  /** Stops what start() started (the whole process tree). Idempotent. */
+export interface StartedTarget extends TargetInfo {
+  /** Stops what start() started (the whole process tree). Idempotent. */
   stop(): Promise<void>;
+  /** The embedded broker's thread count now (undefined: not known). */
+  threads?(): number | undefined;
+  /** Restarts the embedded broker on the same listeners and data; call only while no test runs. */
+  restart?(): Promise<void>;
+  /**
+   * Past this many threads the broker watch (fixtures/broker-watch.ts) restarts the broker
+   * between tests: for an endpoint that leaks a thread per connection (gdn F17). 0 or absent: never.
+   */
+  restartAboveThreads?: number;
 }
 
 /** The plain-data view of a started target. */
