@@ -2,6 +2,7 @@
 // (KOPC_TARGETS); a target that cannot run here becomes a "not run" slot with its reason.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { selfTestFamiliesNote } from './live/self-test.js';
 import { selectedTargetIds, type TargetId, type TargetSlot } from './slots.js';
 import { targetInfo, TargetUnavailableError, type StartedTarget, type TargetInfo } from './types.js';
 import { registerSecret } from '../security/redact.js';
@@ -67,7 +68,13 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
       }
       const live = await startLiveTarget(loadLiveConfig({ propertiesPath: writeSelfTestProperties(backing), env: {} }));
       // The self-test reaches the backing broker: that broker's known deviations apply.
-      return { ...live, description: `${live.description} — self-test against embedded ${backing.id} via client.properties`, expectations: backing.expectations ?? backing.id };
+      return {
+        ...live,
+        description: `${live.description} — self-test against embedded ${backing.id} via client.properties`,
+        expectations: backing.expectations ?? backing.id,
+        selfTestOf: backing.id,
+        notes: [...live.notes ?? [], selfTestFamiliesNote()],
+      };
     }
   }
 }

@@ -88,6 +88,12 @@ export interface TargetInfo {
   readonly proxied?: ProxiedListener;
   /** Why this target offers no proxied listener; faults cells read "not applicable: <this>". */
   readonly proxiedUnavailable?: string;
+  /**
+   * Set on the live target's self-test (no endpoint configured): the embedded target it reaches
+   * through a generated client.properties. Its verdicts then repeat that target's wherever the
+   * live-target path plays no part, so only some families run on it (KOPC_LIVE_SELFTEST_FAMILIES).
+   */
+  readonly selfTestOf?: string;
 }
 
 export interface ProxiedListener {
@@ -114,8 +120,8 @@ export interface StartedTarget extends TargetInfo {
 
 /** The plain-data view of a started target. */
 export function targetInfo(t: StartedTarget): TargetInfo {
-  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable } = t;
-  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable };
+  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable, selfTestOf } = t;
+  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable, selfTestOf };
 }
 
 export function listenerFor(target: TargetInfo, protocol: SecurityProtocol): Listener {
