@@ -7,8 +7,16 @@ export type TargetSlot =
   | { id: string; state: 'not-run'; reason: string }
   | { id: string; state: 'start-failed'; error: string };
 
-export const ALL_TARGET_IDS = ['kop', 'kafka', 'live', 'container', 'gdn'] as const;
+export const ALL_TARGET_IDS = ['kop', 'kafka', 'live', 'container', 'gdn', 'kop-regions'] as const;
 export type TargetId = (typeof ALL_TARGET_IDS)[number];
+
+/**
+ * Whether `family` runs on the target of `slot`: a started target may name the only families it
+ * serves (TargetInfo.families, e.g. kop-regions: `regions`); the others are not declared for it.
+ */
+export function runsFamily(slot: TargetSlot, family: string): boolean {
+  return slot.state !== 'started' || !slot.info.families || slot.info.families.includes(family);
+}
 
 /** `KOPC_TARGETS=kafka,live` selects targets; default: all of them. */
 export function selectedTargetIds(env: NodeJS.ProcessEnv = process.env): TargetId[] {
