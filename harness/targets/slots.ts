@@ -15,8 +15,12 @@ export type TargetId = (typeof ALL_TARGET_IDS)[number];
  * serves (TargetInfo.families, e.g. kop-regions: `regions`); the others are not declared for it.
  */
 export function runsFamily(slot: TargetSlot, family: string): boolean {
-  return slot.state !== 'started' || !slot.info.families || slot.info.families.includes(family);
+  const families = slot.state === 'started' ? slot.info.families : TARGET_FAMILIES[slot.id as TargetId];
+  return !families || families.includes(family);
 }
+
+/** The families of targets that serve some only, also when they did not start (their cells then fail or read "not run" in those families alone). */
+const TARGET_FAMILIES: Partial<Record<TargetId, string[]>> = { 'kop-regions': ['regions'] };
 
 /**
  * The targets of a run without KOPC_TARGETS. kop-regions is not among them: its two brokers take
