@@ -3,6 +3,7 @@
 // delay recorded on the cell. A target with one region: "not applicable: one region".
 // Run for four clients whose runtimes differ and that log in to KoP (CI time; java-4.4.0 and
 // kafka-python-3.0.12 cannot talk to vanilla KoP at all, harness/targets/kop/FINDINGS.md).
+import * as allure from 'allure-js-commons';
 import type { TestContext } from 'vitest';
 import type { ClientDriver, Connection, InRecord } from '../../harness/clients/types.js';
 import { ClientError } from '../../harness/errors/canonical.js';
@@ -43,9 +44,10 @@ export function twoRegions(target: TargetInfo, connection: (p: SecurityProtocol,
   return { a, b, inA: connection(protocol, { target: inRegion(target, a) }), inB: connection(protocol, { target: inRegion(target, b) }) };
 }
 
-/** Records a figure on the cell (results model `measurements`, shown under the cell's details). */
+/** Records a figure on the cell (results model `measurements`, shown under the cell's details; an Allure attachment). */
 export function measured(task: TestContext['task'], line: string): void {
   if (task.meta.kopc) task.meta.kopc.measurements = [...(task.meta.kopc.measurements ?? []), line];
+  void allure.attachment('measured', line, 'text/plain');
 }
 
 export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
