@@ -74,7 +74,7 @@ describe('expectation manifests', () => {
   });
 
   it('refuses an unknown target key, a target that is not the file\'s, and a bad top-level key', () => {
-    expect(errorOf(() => parseManifest(JSON.stringify({ target: 'kfka', entries: [good] }), FILE))).toMatch(/^suites\/expectations\/kafka\.json: target: target must be one of kop, kafka, live, container, gdn, any-target \(got "kfka"\)$/);
+    expect(errorOf(() => parseManifest(JSON.stringify({ target: 'kfka', entries: [good] }), FILE))).toMatch(/^suites\/expectations\/kafka\.json: target: target must be one of kop, kafka, live, container, gdn, kop-regions, any-target \(got "kfka"\)$/);
     expect(errorOf(() => parseManifest(JSON.stringify({ target: 'kop', entries: [good] }), FILE))).toBe(`${FILE}: target is "kop" but the file is for "kafka"`);
     expect(errorOf(() => parseManifest(manifest([good], { evidenceRequird: true }), FILE))).toBe(`${FILE}: manifest: unknown key(s) "evidenceRequird"`);
   });
@@ -96,7 +96,7 @@ describe('expectation manifests', () => {
     writeFileSync(join(dir, 'kafka.json'), manifest([good]));
     expect(validateManifests(dir)).toHaveLength(1);
     writeFileSync(join(dir, 'kfka.json'), JSON.stringify({ target: 'kfka', entries: [] }));
-    expect(errorOf(() => validateManifests(dir))).toMatch(/kfka\.json: no target is called "kfka" \(known: kop, kafka, live, container, gdn, any-target\)$/);
+    expect(errorOf(() => validateManifests(dir))).toMatch(/kfka\.json: no target is called "kfka" \(known: kop, kafka, live, container, gdn, kop-regions, any-target\)$/);
   });
 
   it('checks clients against the registry itself', () => {

@@ -24,7 +24,7 @@ describe('kop-conformance CLI', () => {
 
   it.each([
     [['run', '--clients', 'bogus'], /^KOPC_CLIENTS: unknown client\(s\) bogus; known: kafkajs, /],
-    [['run', '--targets', 'kafka,moon'], /^KOPC_TARGETS: unknown target\(s\) moon; known: kop, kafka, live, container, gdn$/],
+    [['run', '--targets', 'kafka,moon'], /^KOPC_TARGETS: unknown target\(s\) moon; known: kop, kafka, live, container, gdn, kop-regions$/],
     [['run', '--family', 'nope'], /^--family: unknown family nope; known: .*sasl-plain/],
     [['run', '--scenario', 'sasl-plain.expird-jwt'], /^--scenario: no scenario id is or starts with sasl-plain\.expird-jwt \(the ids are/],
     [['run', '--shard', '3/2'], /^--shard must be i\/n with 1 ≤ i ≤ n \(got "3\/2"\)$/],

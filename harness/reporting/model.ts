@@ -27,6 +27,8 @@ export interface CellResult {
   apiVersions?: ApiRange[];
   /** What the cell waited for before its own work (driver spawn, login gate), where it took long. */
   waits?: string[];
+  /** Figures the scenario measured (e.g. the regions family's replication delay). */
+  measurements?: string[];
   /** When the cell started (epoch ms), for wall times per family and target. */
   startTime?: number;
   file: string;

@@ -130,6 +130,7 @@ export default class ResultsReporter implements Reporter {
       ...(kopc.duplicates?.length ? { duplicates: kopc.duplicates.map(redact) } : {}),
       ...(kopc.apiVersions ? { apiVersions: kopc.apiVersions } : {}),
       ...(kopc.waits?.length ? { waits: kopc.waits } : {}),
+      ...(kopc.measurements?.length ? { measurements: kopc.measurements.map(redact) } : {}),
       ...(diag?.startTime ? { startTime: Math.round(diag.startTime) } : {}),
       file,
       rerun: `KOPC_TARGETS=${kopc.target} KOPC_CLIENTS=${kopc.client} npx vitest run --project conformance ${file} -t ${shellQuote(escapeRegex(testCase.name))}`,
@@ -182,6 +183,8 @@ declare module 'vitest' {
       apiVersions?: ApiRange[];
       /** What the cell waited for before its own work (driver start, login gate, target lock), with how long. */
       waits?: string[];
+      /** Figures the scenario measured, e.g. the regions family's replication delay. */
+      measurements?: string[];
     };
   }
 }

@@ -36,9 +36,22 @@ export function writeSelfTestProperties(info: TargetInfo): string {
     `ssl.truststore.location=${esc(info.tls.truststorePath)}`,
     `ssl.truststore.password=${esc(info.tls.truststorePassword ?? '')}`,
     'ssl.truststore.type=PKCS12',
+    // A multi-region backing broker (kop-regions): its other regions, as a live endpoint's would be named.
+    ...regionLines(info),
     '',
   ].join('\n'), { mode: 0o600 });
   return path;
+}
+
+function regionLines(info: TargetInfo): string[] {
+  const [first, ...others] = info.regions ?? [];
+  if (!first || !others.length) return [];
+  const sslOf = (r: NonNullable<TargetInfo['regions']>[number]) => {
+    const l = r.listeners.find((x) => x.securityProtocol === 'SASL_SSL');
+    if (!l) throw new Error(`target ${info.id}: region ${r.name} has no SASL_SSL listener for the live self-test`);
+    return `${l.host}:${l.port}`;
+  };
+  return [`kop.region.name=${first.name}`, ...others.map((r) => `kop.region.${r.name}.bootstrap.servers=${sslOf(r)}`)];
 }
 
 async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Promise<StartedTarget> {
@@ -50,6 +63,8 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
       return await (await import('./kafka/kafka-target.js')).startKafkaBroker();
     case 'gdn':
       return await (await import('./gdn/gdn-target.js')).startGdnBroker();
+    case 'kop-regions':
+      return await (await import('./kop-regions/kop-regions-target.js')).startKopRegions();
     case 'container':
       return await (await import('./container/container-target.js')).startContainerTarget();
     case 'live': {
@@ -62,18 +77,22 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
       }
       // The reference broker backs it: the self-test is about the live-target path (configuration in, one
       // connection out), and its verdicts then differ from the kafka column only where that path does.
-      const backing = started.get('kafka') ?? started.get('kop');
+      // kop-regions backs it only when neither runs (`--targets kop-regions,live`): then the self-test
+      // has two regions (kop.region.<name>.bootstrap.servers) and runs the regions family.
+      const backing = started.get('kafka') ?? started.get('kop') ?? started.get('kop-regions');
       if (!backing) {
         throw new TargetUnavailableError('live', 'not run: no live endpoint configured (set KOPC_PROPERTIES=client.properties) and no embedded broker started to self-test against');
       }
       const live = await startLiveTarget(loadLiveConfig({ propertiesPath: writeSelfTestProperties(backing), env: {} }));
       // The self-test reaches the backing broker: that broker's known deviations apply.
+      // A backing target that serves some families only (kop-regions) limits its self-test the same way.
       return {
         ...live,
         description: `${live.description} — self-test against embedded ${backing.id} via client.properties`,
         expectations: backing.expectations ?? backing.id,
         selfTestOf: backing.id,
         notes: [...live.notes ?? [], selfTestFamiliesNote()],
+        ...(backing.families ? { families: backing.families, familiesReason: `the live self-test against ${backing.id}: ${backing.familiesReason ?? 'its families only'}` } : {}),
       };
     }
   }

@@ -94,6 +94,32 @@ export interface TargetInfo {
    * live-target path plays no part, so only some families run on it (KOPC_LIVE_SELFTEST_FAMILIES).
    */
   readonly selfTestOf?: string;
+  /**
+   * The regions of this endpoint when it has more than one (suites/regions/): [0] is the region
+   * `listeners` reach, every region takes the same principals and TLS settings. Absent or one
+   * entry: a one-region target, whose regions cells read "not applicable: one region".
+   */
+  readonly regions?: Region[];
+  /**
+   * Set when only these families (folders of suites/) run on this target; no cells of the others
+   * are declared for it (familiesReason says why). The kop-regions target runs the regions family only.
+   */
+  readonly families?: string[];
+  readonly familiesReason?: string;
+}
+
+/** One region of a multi-region endpoint. */
+export interface Region {
+  /** The region's name (Pulsar's cluster name on the embedded topology, e.g. `region-a`). */
+  name: string;
+  listeners: Listener[];
+  /** Broker log file(s) of this region. */
+  logFiles?: string[];
+}
+
+/** The target as a client in `region` sees it: that region's listeners, the same logins and TLS. */
+export function inRegion(target: TargetInfo, region: Region): TargetInfo {
+  return { ...target, listeners: region.listeners };
 }
 
 export interface ProxiedListener {
@@ -120,8 +146,8 @@ export interface StartedTarget extends TargetInfo {
 
 /** The plain-data view of a started target. */
 export function targetInfo(t: StartedTarget): TargetInfo {
-  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable, selfTestOf } = t;
-  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable, selfTestOf };
+  const { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable, selfTestOf, regions, families, familiesReason } = t;
+  return { id, description, listeners, principals, tls, topics, logFiles, forgedPasswords, expiredPasswords, notes, expectations, oneTestAtATime, proxied, proxiedUnavailable, selfTestOf, regions, families, familiesReason };
 }
 
 export function listenerFor(target: TargetInfo, protocol: SecurityProtocol): Listener {

@@ -80,6 +80,28 @@ export function groupThreads(pgid: number): number | undefined {
   }
 }
 
+/**
+ * Resident memory of the processes of group `pgid`, in bytes (Linux /proc; undefined elsewhere):
+ * what a broker (its guard, script and JVM) really occupies, e.g. the kop-regions start line.
+ */
+export function groupRssBytes(pgid: number): number | undefined {
+  try {
+    let bytes = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // pgrp (5) … rss in pages (24).
+        if (Number(fields[2]) === pgid) bytes += Number(fields[21]) * 4096;
+      } catch { /* gone meanwhile */ }
+    }
+    return bytes || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the process `pid` that started at `startTime` (processStartTime) is still running. */
 export function isSameProcessAlive(pid: number, startTime: string): boolean {
   if (!isAlive(pid)) return false;

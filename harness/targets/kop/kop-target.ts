@@ -23,7 +23,7 @@ import { recordTiming } from '../../reporting/timings.js';
 import type { Listener, StartedTarget } from '../types.js';
 import { activeFaults } from '../faults.js';
 import { kafkaListenersReady, provisionNamespaces, waitForCluster } from '../pulsar/pulsar-admin.js';
-import { preparePulsarRun, pulsarLog4j2Properties, THROWAWAY_STOP_GRACE_MS } from '../pulsar/pulsar-run.js';
+import { preparePulsarRun, pulsarLog4j2Properties, THROWAWAY_STOP_GRACE_MS, type PulsarRun } from '../pulsar/pulsar-run.js';
 export { adminRequest } from '../pulsar/pulsar-admin.js';
 import { ensureKopNar, kopNarPlan, type KopNar } from './kop-nar.js';
 import { KOP_AUTH_MODULE, KOP_POM_PATH, KOP_VERSIONS } from './versions.js';
@@ -112,12 +112,14 @@ export interface ConfInput {
   apiKeyDigestsPath?: string;
   /** KOPC_FAULT=auth-off: the API-key provider accepts any credential, as the superuser. */
   acceptAnyLogin?: boolean;
+  /** Pulsar's clusterName (default `standalone`; the kop-regions target names its two regions). */
+  clusterName?: string;
 }
 
 /** The standalone.conf overrides: Pulsar's own part, then KoP's part. */
 export function brokerConfOverrides(c: ConfInput): Record<string, string> {
   const pulsar: Record<string, string> = {
-    clusterName: CLUSTER,
+    clusterName: c.clusterName ?? CLUSTER,
     bindAddress: '127.0.0.1',
     advertisedAddress: '127.0.0.1',
     brokerServicePort: String(c.ports.broker),
@@ -246,9 +248,9 @@ export function tenantAdminPlan(tfs: TenantFabric[]): Map<string, string[]> {
   return admins;
 }
 
-export async function provision(webPort: number, adminToken: string, tfs: TenantFabric[], kafkaNamespace: string):
-Promise<void> {
-  await provisionNamespaces(webPort, adminToken, CLUSTER, namespacePlan(tfs, kafkaNamespace), tenantAdminPlan(tfs));
+export async function provision(webPort: number, adminToken: string, tfs: TenantFabric[], kafkaNamespace: string,
+  cluster = CLUSTER): Promise<void> {
+  await provisionNamespaces(webPort, adminToken, cluster, namespacePlan(tfs, kafkaNamespace), tenantAdminPlan(tfs));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,6 +272,15 @@ export interface KopBrokerOptions {
   jvmMemory?: string;
   /** JAVA_HOME for the broker (default: the environment's). */
   javaHome?: string;
+  /**
+   * Pulsar's clusterName (default `standalone`). Set by the kop-regions target, which starts two
+   * brokers, each its own cluster; such a broker is never kept by KOPC_REUSE=1.
+   */
+  clusterName?: string;
+  /** Use this run's secrets (token key, admin JWT, TLS material) instead of fresh ones. */
+  shareSecretsOf?: PulsarRun;
+  /** Label of the progress lines (default `kop broker`). */
+  label?: string;
 }
 
 /** The started target plus what the harness itself needs (never printed). */
@@ -282,6 +293,8 @@ export interface StartedKopBroker extends StartedTarget {
   adminToken(): string;
   /** True when stop() leaves the broker running (KOPC_REUSE=1). */
   readonly reused: boolean;
+  /** Pulsar's clusterName of this broker. */
+  readonly clusterName: string;
 }
 
 interface ReuseState {
@@ -302,6 +315,8 @@ interface ReuseState {
   tls: { caPemPath: string; truststorePath: string; keystorePath: string; storePasswordPath: string };
   logFile: string;
   startedAt: string;
+  /** Absent in state files written before it existed: `standalone`. */
+  clusterName?: string;
 }
 
 const reuseEnabled = () => process.env.KOPC_REUSE === '1';
@@ -345,11 +360,12 @@ function buildTarget(s: ReuseState, reused: boolean, stop: () => Promise<void>):
     adminUrl: `http://127.0.0.1:${s.ports.web}`,
     adminToken: () => adminToken,
     reused,
+    clusterName: s.clusterName ?? CLUSTER,
   };
 }
 
 const adminReady = (s: ReuseState, timeoutMs: number, abort?: () => Error | undefined) =>
-  waitForCluster(s.ports.web, readFileSync(s.adminTokenPath, 'utf8').trim(), CLUSTER, timeoutMs, abort);
+  waitForCluster(s.ports.web, readFileSync(s.adminTokenPath, 'utf8').trim(), s.clusterName ?? CLUSTER, timeoutMs, abort);
 
 async function tryReuse(narPath: string): Promise<StartedKopBroker | undefined> {
   if (!existsSync(stateFile())) return undefined;
@@ -390,7 +406,7 @@ export async function startKopBroker(opts: KopBrokerOptions = {}): Promise<Start
   // Decide "not run" before anything slow: no download or build for a target that cannot start.
   const plan = kopNarPlan();
   const faults = activeFaults();
-  const reuse = reuseEnabled() && !faults.has('auth-off');
+  const reuse = reuseEnabled() && !faults.has('auth-off') && !opts.clusterName;
   const tenantFabrics = opts.tenantFabrics ?? defaultTenantFabrics;
   const kafkaNamespace = opts.kafkaNamespace ?? 'default';
   const pulsarHome = await ensurePulsarDistribution();
@@ -424,7 +440,9 @@ interface LaunchInput {
 
 async function launch({ opts, nar, pulsarHome, authJar, tenantFabrics, kafkaNamespace, reuse, acceptAnyLogin }: LaunchInput):
 Promise<StartedKopBroker> {
-  const run = await preparePulsarRun('kop', nar.path, KOP_ADMIN_ROLE);
+  const run = await preparePulsarRun(opts.clusterName ? `kop-${opts.clusterName}` : 'kop', nar.path, KOP_ADMIN_ROLE, opts.shareSecretsOf);
+  const label = opts.label ?? 'kop broker';
+  const clusterName = opts.clusterName ?? CLUSTER;
   const { runDir, key, secretKeyPath, forgedKeyPath, adminTokenPath, tlsMaterial: tls } = run;
   const { storePasswordPath } = run.tls;
   const dirs = { ...run.dirs, logs: ensureDir(join(runDir, 'logs')) };
@@ -440,14 +458,14 @@ Promise<StartedKopBroker> {
   const base = readFileSync(join(pulsarHome, 'conf', 'standalone.conf'), 'utf8');
   writeFileSync(confPath, applyConf(base, brokerConfOverrides({
     ports, secretKeyPath, adminTokenPath, tls, narDir: dirs.protocols, narExtractDir: dirs.narExtract,
-    kafkaNamespace, apiKeyDigestsPath, acceptAnyLogin,
+    kafkaNamespace, apiKeyDigestsPath, acceptAnyLogin, clusterName,
   })), { mode: 0o600 });
 
   const logFile = join(dirs.logs, 'pulsar-standalone.log');
   const logConf = join(dirs.conf, 'log4j2.properties');
   writeFileSync(logConf, pulsarLog4j2Properties());
   const t0 = Date.now();
-  progress('kop broker', `starting KoP ${nar.version} on Pulsar ${KOP_VERSIONS.pulsar} standalone; log: ${logFile}`);
+  progress(label, `starting KoP ${nar.version} on Pulsar ${KOP_VERSIONS.pulsar} standalone; log: ${logFile}`);
   const args = [join(pulsarHome, 'bin', 'pulsar'), 'standalone', '--no-functions-worker', '--no-stream-storage',
     '--bookkeeper-dir', join(dirs.data, 'bookkeeper'), '--metadata-dir', join(dirs.data, 'metadata')];
   // Normally under the shared guard, which ends the broker with this process. With KOPC_REUSE=1
@@ -480,7 +498,7 @@ Promise<StartedKopBroker> {
     pid, runDir, pulsarVersion: KOP_VERSIONS.pulsar, kopVersion: nar.version, narSource: nar.describe, narPath: nar.path,
     apiKeys: true, ports, kafkaNamespace, tenantFabrics, secretKeyPath, forgedKeyPath, adminTokenPath,
     tls: { caPemPath: tls.caPemPath, truststorePath: tls.truststorePath, keystorePath: tls.keystorePath, storePasswordPath },
-    logFile, startedAt: new Date().toISOString(),
+    logFile, startedAt: new Date().toISOString(), clusterName,
   };
 
   let stopped = false;
@@ -488,16 +506,16 @@ Promise<StartedKopBroker> {
     if (stopped) return;
     stopped = true;
     if (reuse) {
-      progress('kop broker', `KOPC_REUSE=1: leaving broker pid ${pid} running for the next start`);
+      progress(label, `KOPC_REUSE=1: leaving broker pid ${pid} running for the next start`);
       return;
     }
     // A broker that died during the run says so here (its cells failed with connection errors).
     const gone = proc.exited();
-    if (gone) progress('kop broker', `had already exited (${gone}) before the run ended; log ${logFile}`);
+    if (gone) progress(label, `had already exited (${gone}) before the run ended; log ${logFile}`);
     const threads = groupThreads(pid);
     const s0 = Date.now();
     await killGroup(pid, THROWAWAY_STOP_GRACE_MS);
-    progress('kop broker', `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s${threads ? ` (it ran ${threads} threads at the end)` : ''}`);
+    progress(label, `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s${threads ? ` (it ran ${threads} threads at the end)` : ''}`);
     // Broker data is large and worthless after the run; logs and conf stay for the report.
     if (process.env.KOPC_KEEP_WORK !== '1') rmSync(dirs.data, { recursive: true, force: true });
   };
@@ -508,14 +526,14 @@ Promise<StartedKopBroker> {
   const left = () => Math.max(1000, deadline - Date.now());
   try {
     await adminReady(state, left(), abort);
-    progress('kop broker', `admin REST up after ${((Date.now() - t0) / 1000).toFixed(1)} s; provisioning tenants`);
-    await provision(web, target.adminToken(), tenantFabrics, kafkaNamespace);
+    progress(label, `admin REST up after ${((Date.now() - t0) / 1000).toFixed(1)} s; provisioning tenants`);
+    await provision(web, target.adminToken(), tenantFabrics, kafkaNamespace, clusterName);
     await kafkaListenersReady(target, left(), abort);
   } catch (err) {
     await killGroup(pid, THROWAWAY_STOP_GRACE_MS).catch(() => undefined);
     throw err;
   }
-  progress('kop broker', `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${pid})`);
+  progress(label, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${pid})`);
   if (reuse) writeFileSync(stateFile(), JSON.stringify(state, null, 2), { mode: 0o600 });
   return target;
 }

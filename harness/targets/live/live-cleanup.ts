@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { kafkaJs } from '../../clients/kafkajs/connection.js';
 import { progress } from '../../util/progress.js';
-import type { TargetInfo } from '../types.js';
+import { inRegion, type TargetInfo } from '../types.js';
 
 export type CreatedKind = 'topic' | 'group';
 
@@ -21,8 +21,24 @@ export function readCreated(file: string): { topics: string[]; groups: string[] 
   return { topics: of('topic'), groups: of('group') };
 }
 
-/** Deletes the recorded topics and groups that exist on the target; returns what it removed. */
+/**
+ * Deletes the recorded topics and groups that exist on the target, in each of its regions (the
+ * regions family writes c8locals topics and groups in every region); returns what it removed.
+ */
 export async function cleanUpLive(target: TargetInfo, file: string): Promise<{ topics: number; groups: number; left: string[] }> {
+  const regions = target.regions && target.regions.length > 1 ? target.regions : undefined;
+  if (!regions) return await cleanUpOne(target, file, '');
+  const done = { topics: 0, groups: 0, left: [] as string[] };
+  for (const r of regions) {
+    const one = await cleanUpOne(inRegion(target, r), file, ` in region ${r.name}`);
+    done.topics += one.topics;
+    done.groups += one.groups;
+    done.left.push(...one.left.map((l) => `${l} (region ${r.name})`));
+  }
+  return done;
+}
+
+async function cleanUpOne(target: TargetInfo, file: string, where: string): Promise<{ topics: number; groups: number; left: string[] }> {
   const { topics, groups } = readCreated(file);
   if (!topics.length && !groups.length) return { topics: 0, groups: 0, left: [] };
   const admin = kafkaJs(target, { protocol: target.listeners[0]!.securityProtocol, retries: 2 }).admin();
@@ -54,7 +70,7 @@ export async function cleanUpLive(target: TargetInfo, file: string): Promise<{ t
     left.push(...lastErrors);
     const after = new Set(await admin.listTopics());
     left.push(...doomedTopics.filter((t) => after.has(t)).map((t) => `topic ${t}`));
-    progress('live target: cleanup', `deleted ${doomedTopics.length} topic(s) and ${doomedGroups.length} group(s)${left.length ? `; left: ${left.length}` : ''}`);
+    progress('live target: cleanup', `deleted ${doomedTopics.length} topic(s) and ${doomedGroups.length} group(s)${where}${left.length ? `; left: ${left.length}` : ''}`);
     return { topics: doomedTopics.length, groups: doomedGroups.length, left };
   } finally {
     await admin.disconnect().catch(() => undefined);

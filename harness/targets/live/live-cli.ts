@@ -2,7 +2,7 @@
 //   npx tsx harness/targets/live/live-cli.ts --properties client.properties
 // (KOPC_* environment variables apply too and win over the file). Prints one redacted OK line
 // on stdout, or one error line on stderr with exit code 2.
-import { loadLiveConfig } from './live-config.js';
+import { formatHostPort, loadLiveConfig } from './live-config.js';
 import { startLiveTarget } from './live-target.js';
 import { TargetUnavailableError } from '../types.js';
 
@@ -43,7 +43,8 @@ async function main(): Promise<void> {
       : `, TLS verify ${target.tls.verify ? (target.tls.verifyHostname ? 'on' : 'on (no hostname check)') : 'OFF'}` +
         (target.tls.caPemPath ? ` (CA ${cfg.tls.caPemPath ?? cfg.tls.truststorePath})` : ' (system CAs)');
     process.stdout.write(`live target OK: ${cfg.bootstrap} ${cfg.securityProtocol}, user ${user}, password <redacted>, ` +
-      `cluster ${target.clusterId}, ${target.brokers.length} broker(s)${tls}, topics ${cfg.topics.globalPrefix}* / ${cfg.topics.localPrefix}*\n`);
+      `cluster ${target.clusterId}, ${target.brokers.length} broker(s)${tls}, topics ${cfg.topics.globalPrefix}* / ${cfg.topics.localPrefix}*` +
+      `${cfg.regions.length ? `, regions ${cfg.regionName}, ${cfg.regions.map((r) => `${r.name} ${r.bootstrapServers.map(formatHostPort).join(',')}`).join(', ')}` : ''}\n`);
   } finally {
     await target.stop();
   }

@@ -17,9 +17,16 @@
 //   kop.apikey.password                  optional token:<API key> of the same tenant/fabric, for the
 //                                        API-key login scenarios (when the main password is a JWT)
 //   kop.topic.global.prefix / kop.topic.local.prefix   default c8globals. / c8locals.
+//   kop.region.name                      optional name of the region bootstrap.servers reaches
+//                                        (default "primary")
+//   kop.region.<name>.bootstrap.servers  optional: another region of the same fabric (host:port
+//                                        list, checked like bootstrap.servers; same login and TLS),
+//                                        for the regions family (suites/regions/)
 // Environment: KOPC_PROPERTIES (the file, when no path is passed), KOPC_BOOTSTRAP_SERVERS,
 // KOPC_SECURITY_PROTOCOL, KOPC_USERNAME, KOPC_PASSWORD, KOPC_CA_LOCATION, KOPC_TLS_VERIFY,
-// KOPC_GLOBAL_PREFIX, KOPC_LOCAL_PREFIX.
+// KOPC_GLOBAL_PREFIX, KOPC_LOCAL_PREFIX, KOPC_REGION_NAME, and KOPC_REGION_<NAME>_BOOTSTRAP_SERVERS
+// for kop.region.<name>.bootstrap.servers (<NAME> upper case, `_` for `-`: KOPC_REGION_REGION_B_…
+// is region-b).
 // Relative paths in the file are resolved against the file's directory, those from the
 // environment against the working directory.
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -267,8 +274,18 @@ export interface LiveTlsConfig {
   verifyHostname: boolean;
 }
 
+/** Another region of the endpoint (kop.region.<name>.bootstrap.servers). */
+export interface LiveRegion {
+  name: string;
+  bootstrapServers: readonly BootstrapServer[];
+}
+
 interface LiveConfigInit {
   bootstrapServers: BootstrapServer[];
+  /** The name of the region bootstrapServers reach (kop.region.name, default `primary`). */
+  regionName?: string;
+  /** Further regions, in name order. */
+  regions?: LiveRegion[];
   securityProtocol: SecurityProtocol;
   username: string;
   password: string;
@@ -297,6 +314,11 @@ export class LiveConfig {
   /** Where the settings came from, e.g. `file /x/client.properties`, `env KOPC_PASSWORD`. */
   readonly sources: readonly string[];
   readonly propertiesPath?: string;
+  /** The name of the region `bootstrapServers` reach. */
+  readonly regionName: string;
+  /** The endpoint's other regions (kop.region.<name>.bootstrap.servers); empty: one region. */
+  readonly regions: readonly LiveRegion[];
+  readonly #init: LiveConfigInit;
   readonly #password: string;
   readonly #apiKeyPassword: string | undefined;
   readonly #truststorePassword: string | undefined;
@@ -312,6 +334,9 @@ export class LiveConfig {
     this.topics = Object.freeze({ ...init.topics });
     this.sources = Object.freeze([...init.sources]);
     if (init.propertiesPath !== undefined) this.propertiesPath = init.propertiesPath;
+    this.regionName = init.regionName ?? DEFAULT_REGION_NAME;
+    this.regions = Object.freeze((init.regions ?? []).map((r) => Object.freeze({ name: r.name, bootstrapServers: Object.freeze(r.bootstrapServers.map((b) => Object.freeze({ ...b }))) })));
+    this.#init = init;
     this.#password = init.password;
     this.#apiKeyPassword = init.apiKeyPassword;
     this.#truststorePassword = init.truststorePassword;
@@ -339,6 +364,13 @@ export class LiveConfig {
     return s.filter((x): x is string => typeof x === 'string' && x.length >= 4);
   }
 
+  /** The same configuration reaching region `name` (one of `regions`) instead: its bootstrap servers, the same login and TLS. */
+  forRegion(name: string): LiveConfig {
+    const r = this.regions.find((x) => x.name === name);
+    if (!r) throw new Error(`live target config: no region ${name}`);
+    return new LiveConfig({ ...this.#init, bootstrapServers: [...r.bootstrapServers], regionName: r.name, regions: [] });
+  }
+
   /** `host:port,host:port` as Kafka clients take it. */
   get bootstrap(): string {
     return this.bootstrapServers.map(formatHostPort).join(',');
@@ -357,6 +389,7 @@ export class LiveConfig {
         ...(this.#truststorePassword !== undefined ? { truststorePassword: REDACTED } : {}),
       },
       topics: { ...this.topics },
+      ...(this.regions.length ? { regionName: this.regionName, regions: this.regions.map((r) => ({ name: r.name, bootstrapServers: r.bootstrapServers.map(formatHostPort).join(',') })) } : {}),
       sources: [...this.sources],
     };
   }
@@ -402,6 +435,7 @@ export const LIVE_ENV_VARS = {
   KOPC_API_KEY_PASSWORD: 'kop.apikey.password',
   KOPC_GLOBAL_PREFIX: 'kop.topic.global.prefix',
   KOPC_LOCAL_PREFIX: 'kop.topic.local.prefix',
+  KOPC_REGION_NAME: 'kop.region.name',
 } as const;
 
 interface Setting {
@@ -423,6 +457,10 @@ class Settings {
 
   get(key: string): Setting | undefined {
     return this.map.get(key);
+  }
+
+  keys(): string[] {
+    return [...this.map.keys()];
   }
 
   /** Trimmed value, or undefined when absent. */
@@ -464,8 +502,7 @@ function readPropertiesFile(path: string): Map<string, PropertyEntry> {
 
 const SUPPORTED_PROTOCOLS: SecurityProtocol[] = ['SASL_PLAINTEXT', 'SASL_SSL'];
 
-function parseBootstrap(st: Settings): BootstrapServer[] {
-  const key = 'bootstrap.servers';
+function parseBootstrap(st: Settings, key = 'bootstrap.servers'): BootstrapServer[] {
   const raw = st.str(key);
   const entries = (raw ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
   if (entries.length === 0) st.fail(key, `${key} is missing`);
@@ -492,6 +529,39 @@ function parseBootstrap(st: Settings): BootstrapServer[] {
     out.push({ host, port });
   }
   return out;
+}
+
+const DEFAULT_REGION_NAME = 'primary';
+const REGION_KEY = /^kop\.region\.(.+)\.bootstrap\.servers$/;
+const REGION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** kop.region.name and every kop.region.<name>.bootstrap.servers, validated as bootstrap.servers is. */
+function parseRegions(st: Settings, first: BootstrapServer[]): { regionName: string; regions: LiveRegion[] } {
+  const nameSetting = st.str('kop.region.name');
+  const regionName = nameSetting || DEFAULT_REGION_NAME;
+  if (!REGION_NAME.test(regionName)) st.fail('kop.region.name', `kop.region.name "${regionName}" is not a region name (letters, digits, - and _)`);
+  const regions: LiveRegion[] = [];
+  const key = (b: BootstrapServer) => formatHostPort(b).toLowerCase();
+  const seen = new Map<string, string>(first.map((b) => [key(b), 'bootstrap.servers']));
+  for (const k of st.keys().filter((x) => REGION_KEY.test(x)).sort()) {
+    const name = REGION_KEY.exec(k)![1]!;
+    if (!REGION_NAME.test(name)) st.fail(k, `${k}: "${name}" is not a region name (letters, digits, - and _)`);
+    if (name === regionName) st.fail(k, `${k} names the region bootstrap.servers reaches ("${regionName}", kop.region.name); name another region`);
+    const servers = parseBootstrap(st, k);
+    for (const b of servers) {
+      const other = seen.get(key(b));
+      if (other) st.fail(k, `${k} entry "${formatHostPort(b)}" is also in ${other}: each region is its own endpoint`);
+      seen.set(key(b), k);
+    }
+    regions.push({ name, bootstrapServers: servers });
+  }
+  return { regionName, regions };
+}
+
+/** KOPC_REGION_<NAME>_BOOTSTRAP_SERVERS → kop.region.<name>.bootstrap.servers (`_` → `-`, lower case). */
+export function regionKeyOfEnv(envVar: string): string | undefined {
+  const m = /^KOPC_REGION_(.+)_BOOTSTRAP_SERVERS$/.exec(envVar);
+  return m ? `kop.region.${m[1]!.toLowerCase().replace(/_/g, '-')}.bootstrap.servers` : undefined;
 }
 
 /** A value that must be one of `values`, compared without case; yields the upper-case form. */
@@ -682,8 +752,15 @@ export function loadLiveConfig(opts: LoadLiveConfigOptions = {}): LiveConfig {
     st.set(key, { value, origin: `env ${envVar}`, baseDir: process.cwd(), fromEnv: true });
     sources.push(`env ${envVar}`);
   }
+  for (const [envVar, value] of Object.entries(env)) {
+    const key = regionKeyOfEnv(envVar);
+    if (!key || value === undefined || value === '') continue;
+    st.set(key, { value, origin: `env ${envVar}`, baseDir: process.cwd(), fromEnv: true });
+    sources.push(`env ${envVar}`);
+  }
 
   const bootstrapServers = parseBootstrap(st);
+  const { regionName, regions } = parseRegions(st, bootstrapServers);
   const single = parseSingleSettings(st);
   const { username, password } = parseCredentials(st);
   const { tls, truststorePassword } = parseTls(st, single);
@@ -691,6 +768,7 @@ export function loadLiveConfig(opts: LoadLiveConfigOptions = {}): LiveConfig {
   const init: LiveConfigInit = {
     bootstrapServers, securityProtocol: single['security.protocol'], username, password, tls,
     topics: { globalPrefix: single['kop.topic.global.prefix'], localPrefix: single['kop.topic.local.prefix'] }, sources,
+    regionName, regions,
   };
   if (truststorePassword !== undefined) init.truststorePassword = truststorePassword;
   const apiKey = single['kop.apikey.password'];

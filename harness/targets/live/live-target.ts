@@ -13,7 +13,7 @@ import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions } fr
 import { inspect } from 'node:util';
 import { execa } from 'execa';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Listener, Principal, StartedTarget, TlsSettings } from '../types.js';
+import type { Listener, Principal, Region, StartedTarget, TlsSettings } from '../types.js';
 import { TargetUnavailableError } from '../types.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
 import { formatHostPort, LiveConfig, LiveConfigError, scrubSecrets, type BootstrapServer } from './live-config.js';
@@ -330,17 +330,28 @@ export async function startLiveTarget(cfg: LiveConfig, opts: LiveTargetOptions =
       }
     }
 
-    // Every bootstrap server must work: a client may be handed any of them.
-    await Promise.all(cfg.bootstrapServers.map(async (b) => {
-      await checkDns(b.host, o.dnsTimeoutMs);
-      await checkTcp(b.host, b.port, o.connectTimeoutMs);
-      if (tlsCheck) await checkTlsHandshake(b.host, b.port, tlsCheck, o.tlsTimeoutMs);
-    }));
-
-    const meta = await checkSaslMetadata(cfg, tlsCheck, o.kafkaTimeoutMs);
-
-    if (o.checkAdvertisedBrokers !== false) {
-      await Promise.all(meta.brokers.map((b) => checkAdvertised(b, o.dnsTimeoutMs, o.connectTimeoutMs)));
+    const checkRegion = async (c: LiveConfig): Promise<ClusterMetadata> => {
+      // Every bootstrap server must work: a client may be handed any of them.
+      await Promise.all(c.bootstrapServers.map(async (b) => {
+        await checkDns(b.host, o.dnsTimeoutMs);
+        await checkTcp(b.host, b.port, o.connectTimeoutMs);
+        if (tlsCheck) await checkTlsHandshake(b.host, b.port, tlsCheck, o.tlsTimeoutMs);
+      }));
+      const meta = await checkSaslMetadata(c, tlsCheck, o.kafkaTimeoutMs);
+      if (o.checkAdvertisedBrokers !== false) {
+        await Promise.all(meta.brokers.map((b) => checkAdvertised(b, o.dnsTimeoutMs, o.connectTimeoutMs)));
+      }
+      return meta;
+    };
+    const meta = await checkRegion(cfg);
+    // Each further region the same way, its errors naming the region.
+    for (const r of cfg.regions) {
+      try {
+        await checkRegion(cfg.forRegion(r.name));
+      } catch (err) {
+        if (err instanceof LiveTargetError) throw new LiveTargetError(err.step, `region ${r.name} (kop.region.${r.name}.bootstrap.servers): ${err.message.replace(/^live target: /, '')}`);
+        throw err;
+      }
     }
 
     return makeStartedTarget(cfg, meta, caPemPath, cleanup);
@@ -372,8 +383,13 @@ function makeStartedTarget(cfg: LiveConfig, meta: ClusterMetadata, caPemPath: st
   const tlsNote = cfg.securityProtocol !== 'SASL_SSL' ? ''
     : !cfg.tls.verify ? ', TLS verification OFF'
     : !cfg.tls.verifyHostname ? ', TLS hostname verification off' : '';
+  const regionNote = cfg.regions.length ? `; regions ${cfg.regionName}, ${cfg.regions.map((r) => `${r.name} ${r.bootstrapServers.map(formatHostPort).join(',')}`).join(', ')}` : '';
   const description = `live KoP endpoint ${cfg.bootstrap} (${cfg.securityProtocol}, cluster ${meta.clusterId}, ` +
-    `${meta.brokers.length} broker${meta.brokers.length === 1 ? '' : 's'}${tlsNote})`;
+    `${meta.brokers.length} broker${meta.brokers.length === 1 ? '' : 's'}${tlsNote}${regionNote})`;
+  const regions: Region[] | undefined = cfg.regions.length
+    ? [{ name: cfg.regionName, listeners: [listener] },
+      ...cfg.regions.map((r) => ({ name: r.name, listeners: [{ securityProtocol: cfg.securityProtocol, host: r.bootstrapServers[0]!.host, port: r.bootstrapServers[0]!.port }] }))]
+    : undefined;
 
   let stopped = false;
   const target: LiveStartedTarget = {
@@ -386,6 +402,7 @@ function makeStartedTarget(cfg: LiveConfig, meta: ClusterMetadata, caPemPath: st
     logFiles: [],
     proxiedUnavailable: 'a live endpoint advertises its own addresses: the suite cannot put a proxy on the path its Metadata names',
     notes,
+    ...(regions ? { regions } : {}),
     clusterId: meta.clusterId,
     brokers: meta.brokers,
     // Nothing was started; only the converted CA (if any) is ours to remove.

@@ -29,8 +29,12 @@ export interface PulsarRun extends PulsarSecretPaths {
   tlsMaterial: TlsMaterial;
 }
 
-/** Creates `<workDir>/<kind>/<run id>/` with the NAR linked into `protocols/` and fresh secrets. */
-export async function preparePulsarRun(kind: string, narPath: string, adminRole: string): Promise<PulsarRun> {
+/**
+ * Creates `<workDir>/<kind>/<run id>/` with the NAR linked into `protocols/` and fresh secrets,
+ * or, with `shareSecretsOf`, that run's secrets (several brokers of one topology, e.g. the two
+ * regions of kop-regions, trust the same token key and serve the same CA).
+ */
+export async function preparePulsarRun(kind: string, narPath: string, adminRole: string, shareSecretsOf?: PulsarRun): Promise<PulsarRun> {
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
   const runDir = ensureDir(join(workDir, kind, runId));
   const dirs = {
@@ -42,6 +46,10 @@ export async function preparePulsarRun(kind: string, narPath: string, adminRole:
   };
   mkdirSync(dirs.secrets, { recursive: true, mode: 0o700 });
   symlinkSync(narPath, join(dirs.protocols, basename(narPath)));
+  if (shareSecretsOf) {
+    const { key, tlsMaterial, secretKeyPath, forgedKeyPath, adminTokenPath, tls } = shareSecretsOf;
+    return { runDir, dirs, key, tlsMaterial, secretKeyPath, forgedKeyPath, adminTokenPath, tls };
+  }
   const secretKeyPath = join(dirs.secrets, 'token-secret.key');
   const forgedKeyPath = join(dirs.secrets, 'forged-secret.key');
   const adminTokenPath = join(dirs.secrets, 'admin.jwt');
