@@ -23,6 +23,7 @@ export const clientRegistry: ClientEntry[] = [
   ...javaClientEntries(),
   ...pythonClientEntries(),
   // Go clients: goClientEntry('<folder under harness/clients/go/>') per client, e.g. goClientEntry('franz-go').
+  goClientEntry('sarama'),
   { id: 'fluent-bit', unavailable: fluentBitUnavailable, create: createFluentBitDriver },
 ];
 
