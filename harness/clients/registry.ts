@@ -22,7 +22,8 @@ export const clientRegistry: ClientEntry[] = [
   { id: 'platformatic-kafka', create: createPlatformaticDriver },
   ...javaClientEntries(),
   ...pythonClientEntries(),
-  // Go clients: goClientEntry('<folder under harness/clients/go/>') per client, e.g. goClientEntry('franz-go').
+  // Go clients: goClientEntry(<folder under harness/clients/go/>) per client.
+  goClientEntry('franz-go'),
   goClientEntry('sarama'),
   { id: 'fluent-bit', unavailable: fluentBitUnavailable, create: createFluentBitDriver },
 ];
