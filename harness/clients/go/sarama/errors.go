@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -32,6 +33,32 @@ func kafkaName(k sarama.KError) string {
 	return fmt.Sprintf("KAFKA_ERROR_%d", int16(k))
 }
 
+// kafkaErrorIn finds a broker's error code in err's chain. Sarama wraps them in its
+// sentinelError, whose Unwrap hides the sentinel from errors.As (only errors.Is sees it).
+func kafkaErrorIn(err error) (sarama.KError, bool) {
+	var kerr sarama.KError
+	if errors.As(err, &kerr) && kerr != sarama.ErrNoError {
+		return kerr, true
+	}
+	for _, code := range kafkaCodes {
+		if errors.Is(err, sarama.KError(code)) {
+			return sarama.KError(code), true
+		}
+	}
+	return 0, false
+}
+
+var kafkaCodes = func() []int16 {
+	var out []int16
+	for c := range kafkaNames {
+		if c != 0 {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}()
+
 // canonical finds the most specific canonical code in err's chain (wrapped and joined errors
 // included); "" when nothing specific is there.
 func canonical(err error) string {
@@ -43,8 +70,7 @@ func canonical(err error) string {
 		return de.code
 	}
 	// A broker's answer wins over the socket error that may have followed it.
-	var kerr sarama.KError
-	if errors.As(err, &kerr) && kerr != sarama.ErrNoError {
+	if kerr, ok := kafkaErrorIn(err); ok {
 		return kafkaName(kerr)
 	}
 	var pe *sarama.ProducerError
@@ -81,6 +107,10 @@ func canonical(err error) string {
 	}
 	var cerr sarama.ConfigurationError
 	if errors.As(err, &cerr) {
+		// Sarama's own size check before sending, like Java's RecordTooLargeException.
+		if strings.Contains(string(cerr), "larger than configured Producer.MaxMessageBytes") {
+			return "RECORD_TOO_LARGE"
+		}
 		return "UNSUPPORTED_SETTING"
 	}
 	return ""
@@ -119,8 +149,7 @@ func translate(err error) (code, message, class string) {
 
 // errorClass names the most telling Go type in the chain (the first that is not a wrapper).
 func errorClass(err error) string {
-	var kerr sarama.KError
-	if errors.As(err, &kerr) {
+	if kerr, ok := kafkaErrorIn(err); ok {
 		return "sarama.KError(" + kafkaName(kerr) + ")"
 	}
 	return fmt.Sprintf("%T", err)

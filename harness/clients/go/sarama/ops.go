@@ -88,9 +88,29 @@ func newClient(raw json.RawMessage, clientID string, adjust func(*sarama.Config)
 		return sarama.NewClient(addrs, cfg)
 	})
 	if err != nil {
+		if c := canonical(err); c == "" || c == "TIMEOUT" {
+			if cause := probe(addrs, cfg); cause != nil {
+				return nil, nil, fmt.Errorf("%w (first broker's connection error: %w)", err, cause)
+			}
+		}
 		return nil, nil, err
 	}
 	return client, cfg, nil
+}
+
+// probe opens one broker connection by hand to learn why NewClient gave up: Sarama's "run out
+// of available brokers" does not always carry the cause (a refused SASL handshake, say).
+func probe(addrs []string, cfg *sarama.Config) error {
+	b := sarama.NewBroker(addrs[0])
+	cause, _ := bounded(12*time.Second, "probing "+addrs[0], func() (error, error) {
+		if err := b.Open(cfg); err != nil && !errors.Is(err, sarama.ErrAlreadyConnected) {
+			return err, nil
+		}
+		_, err := b.Connected()
+		return err, nil
+	})
+	go b.Close()
+	return cause
 }
 
 func checkLogin(id int64, raw json.RawMessage) (any, error) {
