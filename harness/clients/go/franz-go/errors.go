@@ -46,7 +46,9 @@ func translate(err error) *driverError {
 	)
 	switch {
 	case errors.As(err, &verifyErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &certInv),
-		errors.As(err, &recHdr), errors.As(err, &alertErr), strings.Contains(msg, "tls: "):
+		errors.As(err, &recHdr), errors.As(err, &alertErr), strings.Contains(msg, "tls: "),
+		// franz-go's own diagnosis of a plaintext client answered by a TLS endpoint.
+		strings.Contains(msg, "speaking to a tls endpoint"):
 		return &driverError{code: "TLS_HANDSHAKE_FAILED", msg: msg, class: class}
 	case errors.As(err, &firstRead):
 		// franz-go's guess for a connection closed right away: TLS against a plaintext port

@@ -131,6 +131,8 @@ func baseOpts(c *conn) ([]kgo.Opt, error) {
 		kgo.DialTimeout(10 * time.Second),
 		kgo.RequestTimeoutOverhead(requestTimeout),
 		kgo.RetryTimeout(requestTimeout),
+		// As Java's clients do by default (allow.auto.create.topics): the broker decides.
+		kgo.AllowAutoTopicCreation(),
 		kgo.WithLogger(kgo.BasicLogger(redactingWriter{}, kgo.LogLevelWarn, nil)),
 	}
 	useSASL, useTLS := false, false
@@ -379,6 +381,15 @@ func strPtr(b []byte) any {
 	return string(b)
 }
 
+func anyTimestamp(recs []*kgo.Record) bool {
+	for _, r := range recs {
+		if !r.Timestamp.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
 func recordOut(r *kgo.Record) map[string]any {
 	h := map[string]any{}
 	for _, x := range r.Headers {
@@ -388,30 +399,38 @@ func recordOut(r *kgo.Record) map[string]any {
 		"key": strPtr(r.Key), "value": strPtr(r.Value), "headers": h, "timestamp": strconv.FormatInt(r.Timestamp.UnixMilli(), 10)}
 }
 
-// sendAll produces the records in order and waits for every acknowledgement.
+// sendAll produces the records and waits for every acknowledgement; the answer lists them in
+// the order sent (ProduceSync's results come in completion order; each record is filled in place).
 func sendAll(ctx context.Context, cl *kgo.Client, id int64, recs []*kgo.Record, acks0 bool) ([]any, error) {
-	results := cl.ProduceSync(ctx, recs...)
-	out := make([]any, 0, len(results))
-	for _, res := range results {
+	for _, res := range cl.ProduceSync(ctx, recs...) {
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		off := strconv.FormatInt(res.Record.Offset, 10)
+	}
+	out := make([]any, 0, len(recs))
+	for _, r := range recs {
+		off := strconv.FormatInt(r.Offset, 10)
 		if acks0 {
 			off = "-1"
 		}
-		e := map[string]any{"topic": res.Record.Topic, "partition": res.Record.Partition, "offset": off}
-		emit(map[string]any{"event": "producer_send_success", "id": id, "topic": e["topic"], "partition": e["partition"], "offset": off})
-		out = append(out, e)
+		emit(map[string]any{"event": "producer_send_success", "id": id, "topic": r.Topic, "partition": r.Partition, "offset": off})
+		out = append(out, map[string]any{"topic": r.Topic, "partition": r.Partition, "offset": off})
 	}
 	return out, nil
 }
 
 func produce(id int64, cmd map[string]any) (any, error) {
+	list, _ := cmd["records"].([]any)
+	recs, err := toRecords(str(cmd, "topic"), list)
+	if err != nil {
+		return nil, err
+	}
 	opts := []kgo.Opt{
 		kgo.RecordPartitioner(partitioner{kgo.StickyKeyPartitioner(nil)}),
-		kgo.RecordDeliveryTimeout(deliveryTimeout),
 		kgo.ProduceRequestTimeout(requestTimeout),
+		// A topic just created (or being auto-created) may be missing from the first metadata
+		// answers: keep trying within the delivery timeout, as Java does within max.block.ms.
+		kgo.UnknownTopicRetries(-1),
 	}
 	acks := "all"
 	if a, ok := cmd["acks"]; ok && a != nil {
@@ -455,10 +474,11 @@ func produce(id int64, cmd map[string]any) (any, error) {
 		}
 		opts = append(opts, kgo.ProducerBatchCompression(codec))
 	}
-	list, _ := cmd["records"].([]any)
-	recs, err := toRecords(str(cmd, "topic"), list)
-	if err != nil {
-		return nil, err
+	if !anyTimestamp(recs) {
+		// franz-go measures the delivery timeout from a batch's first record's Timestamp
+		// (sink.go, isTimedOut): a producer-set timestamp older than the timeout would fail at
+		// once. With explicit timestamps the send is bounded by the context below instead.
+		opts = append(opts, kgo.RecordDeliveryTimeout(deliveryTimeout))
 	}
 	return withClient(cmd, opts, func(cl *kgo.Client) (any, error) {
 		ctx, cancel := ctxFor(deliveryTimeout + 5*time.Second)

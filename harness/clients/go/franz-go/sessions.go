@@ -247,6 +247,7 @@ func txnProducerOpen(_ int64, cmd map[string]any) (any, error) {
 		kgo.RecordPartitioner(partitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.RecordDeliveryTimeout(deliveryTimeout),
 		kgo.ProduceRequestTimeout(requestTimeout),
+		kgo.UnknownTopicRetries(-1),
 	)
 	if err != nil {
 		return nil, err
