@@ -93,8 +93,16 @@ func redact(s string) string {
 
 type redactingWriter struct{}
 
+// debugLog, when KOPC_SARAMA_DEBUG_LOG names a file, gets a copy of stderr (redacted too):
+// the parent keeps only stderr's tail, Sarama's own log of a whole scenario can be longer.
+var debugLog *os.File
+
 func (redactingWriter) Write(p []byte) (int, error) {
-	os.Stderr.WriteString(redact(string(p)))
+	text := redact(string(p))
+	os.Stderr.WriteString(text)
+	if debugLog != nil {
+		debugLog.WriteString(text)
+	}
 	return len(p), nil
 }
 
@@ -213,6 +221,11 @@ func libraryVersion() string {
 }
 
 func main() {
+	if path := os.Getenv("KOPC_SARAMA_DEBUG_LOG"); path != "" {
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			debugLog = f
+		}
+	}
 	log.SetOutput(redactingWriter{})
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	sarama.Logger = log.New(redactingWriter{}, "[sarama] ", log.Ltime|log.Lmicroseconds)

@@ -106,7 +106,12 @@ func probe(addrs []string, cfg *sarama.Config) error {
 		if err := b.Open(cfg); err != nil && !errors.Is(err, sarama.ErrAlreadyConnected) {
 			return err, nil
 		}
-		_, err := b.Connected()
+		if _, err := b.Connected(); err != nil {
+			return err, nil
+		}
+		// Connected (and logged in, where SASL is on): the first request shows what the
+		// endpoint does with this connection (a listener that expects SASL may just close it).
+		_, err := b.GetMetadata(sarama.NewMetadataRequest(cfg.Version, nil))
 		return err, nil
 	})
 	go b.Close()
@@ -487,7 +492,13 @@ func produce(id int64, raw json.RawMessage) (any, error) {
 		c.Producer.Return.Errors = true
 		c.Producer.Partitioner = newPartitioner
 		c.Producer.Timeout = requestTimeout
-		c.Producer.Retry.Max = 3
+		// A topic created (or auto-created) a moment ago may not be in the metadata yet:
+		// UNKNOWN_TOPIC_OR_PARTITION and LEADER_NOT_AVAILABLE are retriable, as in Java's
+		// producer, which waits up to max.block.ms for the topic's metadata.
+		c.Producer.Retry.Max = 10
+		c.Producer.Retry.Backoff = 300 * time.Millisecond
+		c.Metadata.Retry.Max = 10
+		c.Metadata.Retry.Backoff = 300 * time.Millisecond
 		// One request in flight keeps the records of a partition in the order sent across retries.
 		c.Net.MaxOpenRequests = 1
 		if cmd.Idempotence != nil && *cmd.Idempotence {

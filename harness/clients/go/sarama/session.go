@@ -345,7 +345,43 @@ func (m *member) commit(d time.Duration) (map[tp]int64, error) {
 	if failed != nil {
 		return nil, fmt.Errorf("commit: %w", failed)
 	}
+	// Sarama's Commit reports nothing itself: read the group's offsets back from its
+	// coordinator, so a commit the endpoint did not store is not reported as done.
+	if err := m.verifyCommitted(offsets); err != nil {
+		return nil, err
+	}
 	return offsets, nil
+}
+
+func (m *member) verifyCommitted(offsets map[tp]int64) error {
+	_, err := bounded(requestTimeout, "reading the committed offsets back", func() (struct{}, error) {
+		coordinator, err := m.client.Coordinator(m.groupID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		parts := map[string][]int32{}
+		for k := range offsets {
+			parts[k.topic] = append(parts[k.topic], k.partition)
+		}
+		resp, err := coordinator.FetchOffset(sarama.NewOffsetFetchRequest(m.client.Config().Version, m.groupID, parts))
+		if err != nil {
+			return struct{}{}, err
+		}
+		for k, want := range offsets {
+			b := resp.GetBlock(k.topic, k.partition)
+			if b == nil {
+				return struct{}{}, derr("UNKNOWN", "DriverError", "commit: the coordinator lists no committed offset for %s-%d after committing %d", k.topic, k.partition, want)
+			}
+			if b.Err != sarama.ErrNoError {
+				return struct{}{}, fmt.Errorf("commit: reading %s-%d back: %w", k.topic, k.partition, b.Err)
+			}
+			if b.Offset != want {
+				return struct{}{}, derr("UNKNOWN", "DriverError", "commit: committed %d for %s-%d, the coordinator answers %d", want, k.topic, k.partition, b.Offset)
+			}
+		}
+		return struct{}{}, nil
+	})
+	return err
 }
 
 func recordOut(msg *sarama.ConsumerMessage) map[string]any {
