@@ -115,6 +115,7 @@ func probe(addrs []string, cfg *sarama.Config) error {
 		return err, nil
 	})
 	go b.Close()
+	logf("probe of %s after %q: %v", addrs[0], "NewClient", cause)
 	return cause
 }
 

@@ -88,6 +88,7 @@ func (m *member) Cleanup(s sarama.ConsumerGroupSession) error {
 }
 
 func (m *member) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	logf("group %s: claim %s-%d starts at offset %d (high-water mark %d)", m.groupID, c.Topic(), c.Partition(), c.InitialOffset(), c.HighWaterMarkOffset())
 	for {
 		select {
 		case msg, ok := <-c.Messages():
@@ -350,6 +351,7 @@ func (m *member) commit(d time.Duration) (map[tp]int64, error) {
 	if err := m.verifyCommitted(offsets); err != nil {
 		return nil, err
 	}
+	logf("group %s: committed %v", m.groupID, offsets)
 	return offsets, nil
 }
 
