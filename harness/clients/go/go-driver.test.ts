@@ -260,6 +260,87 @@ describe.each(goClients)('%s against kafka', (client) => {
   });
 });
 
+// Sarama's own shape: what it has and what it honestly lacks, and how the driver carries its
+// answers (a SCRAM handshake passed through, acks=0, its own size check, a commit read back).
+describe('sarama against kafka: its capabilities and answers', () => {
+  let driver: ExternalDriverHandle & { startupMs: number };
+
+  beforeAll(async () => {
+    target ??= await startKafkaBroker();
+    driver = await startGoDriver('sarama');
+  }, 900_000);
+
+  afterAll(async () => {
+    await driver?.close();
+  }, 30_000);
+
+  const conn = (over: Partial<Connection> = {}): Connection => ({
+    target, protocol: 'SASL_PLAINTEXT', principal: target.principals[0]!, ...over,
+  });
+  const newTopic = (what: string) => `${target.topics.globalPrefix}sarama-${what}-${randomBytes(5).toString('hex')}`;
+  const newGroup = (what: string) => `sarama-${what}-${randomBytes(5).toString('hex')}`;
+
+  async function failure(p: Promise<unknown>): Promise<{ code: string; raw: string; ms: number }> {
+    const t0 = Date.now();
+    const err = await p.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ClientError);
+    return { code: (err as ClientError).code, raw: (err as ClientError).raw, ms: Date.now() - t0 };
+  }
+
+  it('announces the version pinned in go.mod and only what Sarama has', () => {
+    expect(driver.version).toBe('1.61.1');
+    expect([...driver.capabilities]).toEqual(expect.arrayContaining(['transactions', 'groups.session', 'commit.auto', 'produce.idempotent', 'compression.zstd', 'timestamps']));
+    // No asynchronous commit call, no seek on a ConsumerGroup claim, no public version table.
+    for (const lacking of ['commit.async', 'consumer.seek', 'api.versions', 'tls.serverName'] as const) expect(driver.capabilities.has(lacking)).toBe(false);
+  });
+
+  it('passes a SCRAM mechanism through: Kafka refuses the handshake with UNSUPPORTED_SASL_MECHANISM, quickly', async () => {
+    const r = await failure(driver.checkLogin(conn({ saslMechanism: 'SCRAM-SHA-256' })));
+    expect(r.code, r.raw).toBe('UNSUPPORTED_SASL_MECHANISM');
+    expect(r.ms).toBeLessThan(4_000);
+  });
+
+  it('acks=0 answers offset -1 and the records arrive; an asynchronous commit is UNSUPPORTED_SETTING', async () => {
+    const topic = newTopic('acks0');
+    await driver.createTopics(conn(), [{ name: topic, partitions: 1 }]);
+    const sent = await driver.produce(conn(), topic, [{ key: 'a', value: '1' }, { key: 'b', value: '2' }], { acks: 0 });
+    expect(sent.map((s) => s.offset)).toEqual(['-1', '-1']);
+    const got = await driver.consume(conn(), { topics: [topic], groupId: newGroup('acks0'), fromBeginning: true, count: 2, timeoutMs: 30_000, commit: 'none' });
+    expect(got.map((r) => r.value)).toEqual(['1', '2']);
+    const r = await failure(driver.consume(conn(), { topics: [topic], groupId: newGroup('async'), fromBeginning: true, count: 1, timeoutMs: 10_000, commit: 'async' }));
+    expect(r.code, r.raw).toBe('UNSUPPORTED_SETTING');
+  }, 90_000);
+
+  it('a record over Producer.MaxMessageBytes fails with RECORD_TOO_LARGE before it is sent', async () => {
+    const topic = newTopic('big');
+    await driver.createTopics(conn(), [{ name: topic, partitions: 1 }]);
+    const r = await failure(driver.produce(conn(), topic, [{ key: 'big', value: 'x'.repeat(2_000_000) }]));
+    expect(r.code, r.raw).toBe('RECORD_TOO_LARGE');
+  }, 60_000);
+
+  it('a session commit is what the group then holds (read back), and a new member resumes there', async () => {
+    const topic = newTopic('commit');
+    const groupId = newGroup('commit');
+    await driver.createTopics(conn(), [{ name: topic, partitions: 1 }]);
+    await driver.produce(conn(), topic, [0, 1, 2, 3].map((i) => ({ key: `k${i}`, value: `v${i}` })));
+    const session = await driver.openConsumer!(conn(), { topics: [topic], groupId, fromBeginning: true });
+    const seen: InRecord[] = [];
+    try {
+      await pollUntil('sarama session: 4 records', async () => {
+        seen.push(...(await session.poll(1_000)).records);
+        if (seen.length < 4) throw new Error(`${seen.length} of 4 records so far`);
+      }, { timeoutMs: 60_000, intervalMs: 0 });
+      expect(await session.commit()).toEqual([{ topic, partition: 0, offset: '4' }]);
+    } finally {
+      await session.close();
+    }
+    expect(await driver.committedOffsets!(conn(), groupId)).toEqual([{ topic, partition: 0, offset: '4' }]);
+    await driver.produce(conn(), topic, [{ key: 'k4', value: 'v4' }]);
+    const next = await driver.consume(conn(), { topics: [topic], groupId, fromBeginning: true, count: 1, timeoutMs: 30_000 });
+    expect(next.map((r) => r.value)).toEqual(['v4']);
+  }, 150_000);
+});
+
 afterAll(async () => {
   await target?.stop();
 }, 60_000);
