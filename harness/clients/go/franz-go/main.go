@@ -256,13 +256,54 @@ func createTopics(_ int64, cmd map[string]any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		names := []string{}
 		for _, t := range resp.Topics {
 			if err := kerr.ErrorForCode(t.ErrorCode); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 				return nil, withMessage(err, t.ErrorMessage, "create_topics "+t.Topic)
 			}
+			names = append(names, t.Topic)
 		}
+		awaitTopics(cl, names)
 		return map[string]any{}, nil
 	})
+}
+
+// awaitTopics waits (at most 10 s) until the broker's metadata lists every topic with its
+// partitions: CreateTopics answers once the controller has the topic, and a request right
+// after (DescribeConfigs, Produce) can reach a broker whose metadata does not have it yet.
+// Not seeing them is logged, not an error: the creation itself was acknowledged.
+func awaitTopics(cl *kgo.Client, names []string) {
+	if len(names) == 0 {
+		return
+	}
+	ctx, cancel := ctxFor(10 * time.Second)
+	defer cancel()
+	for {
+		req := kmsg.NewPtrMetadataRequest()
+		for _, n := range names {
+			rt := kmsg.NewMetadataRequestTopic()
+			rt.Topic = kmsg.StringPtr(n)
+			req.Topics = append(req.Topics, rt)
+		}
+		resp, err := req.RequestWith(ctx, cl)
+		if err == nil {
+			ready := 0
+			for _, t := range resp.Topics {
+				if t.ErrorCode == 0 && len(t.Partitions) > 0 {
+					ready++
+				}
+			}
+			if ready == len(names) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			logf("create_topics: %v not all in the metadata after 10 s (last error: %v)", names, err)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // withMessage keeps the kerr error (for its code) and adds the broker's message.
