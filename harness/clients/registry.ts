@@ -6,6 +6,7 @@ import { createPlatformaticDriver } from './platformatic/platformatic-driver.js'
 import { createFluentBitDriver, fluentBitUnavailable } from './fluent-bit/fluent-bit-driver.js';
 import { javaClientEntries } from './java/java-driver.js';
 import { pythonClientEntries } from './python/python-driver.js';
+import { goClientEntry } from './go/go-driver.js';
 import type { Capability, ClientDriver } from './types.js';
 
 export interface ClientEntry {
@@ -21,6 +22,9 @@ export const clientRegistry: ClientEntry[] = [
   { id: 'platformatic-kafka', create: createPlatformaticDriver },
   ...javaClientEntries(),
   ...pythonClientEntries(),
+  // Go clients: goClientEntry(<folder under harness/clients/go/>) per client.
+  goClientEntry('franz-go'),
+  goClientEntry('sarama'),
   { id: 'fluent-bit', unavailable: fluentBitUnavailable, create: createFluentBitDriver },
 ];
 

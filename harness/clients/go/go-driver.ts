@@ -1,0 +1,155 @@
+// The Go clients (franz-go, Sarama): one Go program per client in its own folder beside this
+// module (harness/clients/go/<client>/, with a go.mod pinning the library and a committed
+// go.sum), each speaking PROTOCOL.md over JSON lines. The harness builds it with `go build`
+// once per source state: the binary lives in <cacheDir>/go-drivers/<client>-<hash>/, the hash
+// covering go.mod, go.sum, every .go file of the folder and the Go version. A new Go client is
+// one folder + one registry line (`goClientEntry('<folder>')`).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { startExternalDriver, type ExternalDriverHandle } from '../external/external-driver.js';
+import type { ClientEntry } from '../registry.js';
+import { cacheDir, ensureDir } from '../../util/paths.js';
+import { progress, step } from '../../util/progress.js';
+
+export const goClientsDir = dirname(fileURLToPath(import.meta.url));
+
+/** Bound on one cold build (module downloads from the proxy included). */
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+const BINARY = 'driver';
+
+const goCommand = (env: NodeJS.ProcessEnv = process.env) => env.KOPC_GO ?? 'go';
+
+/** `<go> env GOVERSION` (e.g. `go1.26.8`), or undefined when `go` is missing or broken. */
+export async function probeGoVersion(go: string): Promise<string | undefined> {
+  const r = await execa(go, ['env', 'GOVERSION'], { reject: false, stdin: 'ignore', timeout: 30_000 }).catch(() => undefined);
+  return r && r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+}
+
+let goVersionProbe: Promise<string | undefined> | undefined;
+
+/** The Go version of `KOPC_GO` (default `go`), probed once per process. */
+export function goVersion(): Promise<string | undefined> {
+  goVersionProbe ??= probeGoVersion(goCommand());
+  return goVersionProbe;
+}
+
+export const GO_NOT_FOUND = 'not run: go not found (install Go, or set KOPC_GO to its binary)';
+
+/** Why the Go clients cannot run here, as the cells read it; undefined when `go` works. */
+export async function goUnavailable(): Promise<string | undefined> {
+  return (await goVersion()) ? undefined : GO_NOT_FOUND;
+}
+
+/** go.mod, go.sum and every .go file under `dir` (sorted, relative paths). */
+export function goSourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.go') || e.name === 'go.mod' || e.name === 'go.sum') out.push(relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** The build key: the client's sources (names and contents) and the Go version. */
+export function goBuildHash(dir: string, goVer: string): string {
+  const h = createHash('sha256').update(goVer).update('\0');
+  for (const f of goSourceFiles(dir)) h.update(f).update('\0').update(readFileSync(join(dir, f))).update('\0');
+  return h.digest('hex').slice(0, 12);
+}
+
+/** Streams `go build -v` output (module downloads, packages compiled) as progress lines. */
+async function goBuild(label: string, cwd: string, out: string): Promise<void> {
+  const child = execa(goCommand(), ['build', '-v', '-trimpath', '-o', out, '.'], {
+    cwd, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeout: BUILD_TIMEOUT_MS, reject: false, buffer: false,
+    // go.sum is committed: the build must not rewrite go.mod/go.sum behind the reviewer's back.
+    env: { ...process.env, GOFLAGS: '-buildvcs=false -mod=readonly' },
+  });
+  const tail: string[] = [];
+  const onChunk = (chunk: Buffer | string) => {
+    for (const line of chunk.toString().split('\n')) {
+      const t = line.trimEnd();
+      if (!t) continue;
+      progress(label, t);
+      tail.push(t);
+      if (tail.length > 40) tail.shift();
+    }
+  };
+  child.stdout!.on('data', onChunk);
+  child.stderr!.on('data', onChunk);
+  const r = await child;
+  if (r.timedOut) throw new Error(`${label}: go build did not finish within ${BUILD_TIMEOUT_MS} ms\n${tail.join('\n')}`);
+  if (r.exitCode !== 0) throw new Error(`${label}: go build failed (${r.signal ?? `exit ${r.exitCode}`})\n${tail.join('\n')}`);
+}
+
+export interface GoDriverBuild {
+  binary: string;
+  /** Milliseconds the build took in this process; 0 when the cached binary was used. */
+  buildMs: number;
+}
+
+const builds = new Map<string, Promise<GoDriverBuild>>();
+
+/**
+ * The driver binary for `client` (the folder name), built on first use. It is built into a
+ * private scratch directory and renamed into place whole, so concurrent workers building the
+ * same key (or a build that was interrupted) never leave a half-written binary in the cache.
+ */
+export function buildGoDriver(client: string): Promise<GoDriverBuild> {
+  let b = builds.get(client);
+  if (!b) {
+    b = buildOnce(client);
+    b.catch(() => builds.delete(client));
+    builds.set(client, b);
+  }
+  return b;
+}
+
+async function buildOnce(client: string): Promise<GoDriverBuild> {
+  const src = join(goClientsDir, client);
+  if (!existsSync(join(src, 'go.mod'))) throw new Error(`go driver ${client}: no go.mod in ${src}`);
+  const goVer = await goVersion();
+  if (!goVer) throw new Error(`go driver ${client}: go not found (install Go, or set KOPC_GO to its binary)`);
+  const root = ensureDir(join(cacheDir, 'go-drivers'));
+  const dir = join(root, `${client}-${goBuildHash(src, goVer)}`);
+  const binary = join(dir, BINARY);
+  if (existsSync(binary)) return { binary, buildMs: 0 };
+  const label = `go driver ${client}`;
+  const t0 = Date.now();
+  await step(`${label}: go build (${goVer}, cold)`, async () => {
+    const scratch = mkdtempSync(join(root, `.build-${client}-`));
+    try {
+      await goBuild(label, src, join(scratch, BINARY));
+      try {
+        renameSync(scratch, dir);
+      } catch (err) {
+        // Another worker finished first: use its binary.
+        if (!existsSync(binary)) throw err;
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+  return { binary, buildMs: Date.now() - t0 };
+}
+
+/** Builds (if needed) and starts the driver; logs the time from spawn to startup_complete. */
+export async function startGoDriver(client: string): Promise<ExternalDriverHandle & { startupMs: number }> {
+  const { binary } = await buildGoDriver(client);
+  const t0 = Date.now();
+  const driver = await startExternalDriver({ id: client, command: binary, args: [], cwd: join(goClientsDir, client), startTimeoutMs: 30_000 });
+  const startupMs = Date.now() - t0;
+  progress(`${client}: driver ready`, `${driver.version}, ${startupMs} ms from spawn to startup_complete`);
+  return Object.assign(driver, { startupMs });
+}
+
+/** The registry line of a Go client: `client` is its folder under harness/clients/go/ and its id. */
+export function goClientEntry(client: string): ClientEntry {
+  return { id: client, unavailable: goUnavailable, create: () => startGoDriver(client) };
+}
