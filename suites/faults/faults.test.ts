@@ -171,6 +171,7 @@ async function produceThroughRestart(driver: ClientDriver, conn: Connection, top
 function pollLoop(session: ConsumerSession, into: InRecord[]) {
   let running = true;
   const errors = new Map<string, number>();
+  const firstRaw = new Map<string, string>();
   const done = (async () => {
     while (running) {
       try {
@@ -178,6 +179,7 @@ function pollLoop(session: ConsumerSession, into: InRecord[]) {
       } catch (err) {
         const code = err instanceof ClientError ? err.code : 'NOT_A_CLIENT_ERROR';
         errors.set(code, (errors.get(code) ?? 0) + 1);
+        if (!firstRaw.has(code)) firstRaw.set(code, (err instanceof ClientError ? err.raw : String(err)).split('\n')[0]!.slice(0, 300));
         if (!(err instanceof ClientError)) throw err;
         await sleep(500);
       }
@@ -188,7 +190,7 @@ function pollLoop(session: ConsumerSession, into: InRecord[]) {
     stop: async () => {
       running = false;
       await done;
-      for (const [code, n] of errors) recordRetry(`faults.broker-restart: consumer session poll failed ${n}× with ${code} around the restart; polled again`);
+      for (const [code, n] of errors) recordRetry(`faults.broker-restart: consumer session poll failed ${n}× with ${code} around the restart (first: ${firstRaw.get(code)}); polled again`);
     },
   };
 }
