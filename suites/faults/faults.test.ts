@@ -20,6 +20,14 @@ import { TargetUnavailableError, type RestartableTarget, type RestartTiming, typ
 import type { ClientDriver, CommittedOffset, ConsumerSession, Connection, InRecord, OutRecord } from '../../harness/clients/types.js';
 
 const FAULT_CLIENTS = ['kafkajs', 'java-4.4.0', 'confluent-kafka', 'kafka-python-3.0.12'];
+/**
+ * faults.broker-restart only: the two fault clients that work on every target of the family (on
+ * kop, java-4.4.0 and kafka-python-3.0.12 cannot get past ApiVersions; on gdn their default
+ * idempotent producers are refused, F3). One cell costs a minute on kafka and 2-4 min on kop and
+ * gdn (two broker restarts), so the others are not run here (CI time); they still run the
+ * Toxiproxy scenarios of this family.
+ */
+const RESTART_CLIENTS = new Set(['kafkajs', 'confluent-kafka']);
 
 /**
  * How long the proxy refuses connections during a reset. A reset, not an outage: with 1 s,
@@ -197,13 +205,13 @@ function pollLoop(session: ConsumerSession, into: InRecord[]) {
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-forEachTargetForClients('faults', FAULT_CLIENTS, (declare, _client, slot) => {
+forEachTargetForClients('faults', FAULT_CLIENTS, (declare, client, slot) => {
   // A started target without a proxied listener: not applicable, decided before any driver or login.
   const unavailable = slot.state === 'started' && !slot.info.proxied
     ? `not applicable: ${slot.info.proxiedUnavailable ?? `target ${slot.id} offers no proxied listener`}` : undefined;
   const scenario: typeof declare = (name, fn) => declare(name, unavailable ? ({ skip }) => skip(unavailable) : fn);
 
-  declare('faults.broker-restart: the broker is stopped (SIGTERM, then SIGKILL) and started on its data and ports; the client resumes by itself, nothing acknowledged is lost, the group resumes from its committed offset', async ({ task, driver, names, requires, skip, onTestFailed }) => {
+  if (RESTART_CLIENTS.has(client)) declare('faults.broker-restart: the broker is stopped (SIGTERM, then SIGKILL) and started on its data and ports; the client resumes by itself, nothing acknowledged is lost, the group resumes from its committed offset', async ({ task, driver, names, requires, skip, onTestFailed }) => {
     requires('groups.session');
     // From here on the cell works only on its own broker: the shared target's lock is not needed.
     leaveSharedTarget(task);
