@@ -84,6 +84,18 @@ async function ownBroker(id: string, skip: (note?: string) => never): Promise<{ 
   }
 }
 
+/**
+ * One restart of a broker at a time: an attempt that timed out may still be inside a restart when
+ * its retry reaches its own.
+ */
+const restarting = new WeakMap<RestartableTarget, Promise<unknown>>();
+async function restartInTurn(broker: RestartableTarget, how: 'SIGTERM' | 'SIGKILL', whileDown: () => void): Promise<RestartTiming> {
+  const before = restarting.get(broker) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(() => broker.restart(how, whileDown));
+  restarting.set(broker, mine.catch(() => undefined));
+  return await mine;
+}
+
 /** Once the broker is back, how long the client gets to resume: its produce acknowledged, its session reading again. */
 const RESUME_BOUND_MS = 60_000;
 
@@ -211,8 +223,11 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, client, slot) => {
     ? `not applicable: ${slot.info.proxiedUnavailable ?? `target ${slot.id} offers no proxied listener`}` : undefined;
   const scenario: typeof declare = (name, fn) => declare(name, unavailable ? ({ skip }) => skip(unavailable) : fn);
 
-  if (RESTART_CLIENTS.has(client)) declare('faults.broker-restart: the broker is stopped (SIGTERM, then SIGKILL) and started on its data and ports; the client resumes by itself, nothing acknowledged is lost, the group resumes from its committed offset', async ({ task, driver, names, requires, skip, onTestFailed }) => {
+  if (RESTART_CLIENTS.has(client)) declare('faults.broker-restart: the broker is stopped (SIGTERM, then SIGKILL) and started on its data and ports; the client resumes by itself, nothing acknowledged is lost, the group resumes from its committed offset', async ({ task, driver, names, requires, skip, onTestFailed, signal }) => {
     requires('groups.session');
+    // A timed-out attempt must stop where it is: vitest starts the retry while the timed-out body
+    // would still run, and two attempts must not restart the same broker at once.
+    const alive = () => { if (signal.aborted) throw new Error('faults.broker-restart: this attempt timed out; stopped'); };
     // From here on the cell works only on its own broker: the shared target's lock is not needed.
     leaveSharedTarget(task);
     const { broker, startedMs } = await ownBroker(slot.id, skip);
@@ -253,6 +268,7 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, client, slot) => {
           const missed = unread(want());
           throw new ClientError('TIMEOUT', `timed out after ${ms} ms waiting for ${what}: ${missed.join(', ')} not read; ${await stillStored(missed)}`, driver.id);
         }
+        alive();
         if (poll) consumed.push(...await poll());
         else await sleep(100);
       }
@@ -265,13 +281,14 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, client, slot) => {
     // The broker goes down; once it is gone (before it is launched again) a produce is sent that the
     // client must see through: its own retries, then ours (produceThroughRestart), bounded by
     // RESUME_BOUND_MS after the broker answers again.
-    const restartWithProduce = async (signal: 'SIGTERM' | 'SIGKILL', tag: string) => {
+    const restartWithProduce = async (how: 'SIGTERM' | 'SIGKILL', tag: string) => {
       let readyAt = Infinity;
       let inFlight: Promise<DeliveryRecord[]> | undefined;
       let timing: RestartTiming;
+      alive();
       try {
-        timing = await broker.restart(signal, () => {
-          inFlight = produceThroughRestart(driver, conn, topic, batch(tag, 5), () => readyAt + RESUME_BOUND_MS);
+        timing = await restartInTurn(broker, how, () => {
+          inFlight = produceThroughRestart(driver, conn, topic, batch(tag, 5), () => (signal.aborted ? 0 : readyAt + RESUME_BOUND_MS));
           inFlight.catch(() => undefined);
         });
       } catch (err) {
@@ -297,7 +314,7 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, client, slot) => {
       const loop = pollLoop(session, consumed);
       try {
         const r1 = await restartWithProduce('SIGTERM', 'b');
-        acked.push(...await produceThroughRestart(driver, conn, topic, batch('c', 5), () => r1.readyAt + RESUME_BOUND_MS));
+        acked.push(...await produceThroughRestart(driver, conn, topic, batch('c', 5), () => (signal.aborted ? 0 : r1.readyAt + RESUME_BOUND_MS)));
         await readUntil('the member reading again after the SIGTERM restart', () => acked, Math.max(1000, r1.readyAt + RESUME_BOUND_MS - Date.now()));
         note(r1.timing, Date.now() - r1.readyAt);
       } finally {
@@ -329,7 +346,7 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, client, slot) => {
     const reread = afterCrash.filter((c) => c.topic === topic && BigInt(c.offset) < committedAt);
     expect(reread.map((r) => `${r.offset}:${r.value}`), `records below the group's committed offset ${committedAt}, read again by a new member after the SIGKILL restart (committed offset not kept)`).toEqual([]);
     expectDelivery(acked, consumed);
-  }, { timeoutMs: 420_000 });
+  }, { timeoutMs: 720_000 });
 
   scenario('faults.connection-reset: connections cut mid-produce and mid-consume; the client reconnects and nothing acknowledged is lost', async ({ target, driver, connection, names, requires, skip }) => {
     requires('groups.session');
