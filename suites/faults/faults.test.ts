@@ -250,16 +250,24 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, client, slot) => {
     // group reading the topic from the start tells "the member did not resume" from "lost".
     const stillStored = async (values: (string | null)[]) => {
       const missing = new Set(values);
+      let read = 0;
+      let lastOffset = '-';
       const fresh = await driver.openConsumer!(conn, { topics: [topic], groupId: names.group('check'), fromBeginning: true });
       try {
         const deadline = Date.now() + 30_000;
-        while (missing.size && Date.now() < deadline) for (const r of (await fresh.poll(2000)).records) missing.delete(r.value);
+        while (missing.size && Date.now() < deadline) {
+          for (const r of (await fresh.poll(2000)).records) {
+            missing.delete(r.value);
+            read++;
+            lastOffset = r.offset;
+          }
+        }
       } catch (err) {
         return `a new group could not read the topic (${(err as Error).message.split('\n')[0]})`;
       } finally {
         await fresh.close().catch(() => undefined);
       }
-      return missing.size ? `a new group reading from the start did not find ${[...missing].join(', ')} either (LOST)` : 'a new group reading from the start finds them all (stored; the member did not read them)';
+      return missing.size ? `a new group reading from the start for 30 s (${read} records read, last offset ${lastOffset}; acknowledged: ${acked.map((a) => `${a.offset}:${a.value}`).join(' ')}) did not find ${[...missing].join(', ')} either (LOST)` : 'a new group reading from the start finds them all (stored; the member did not read them)';
     };
     const readUntil = async (what: string, want: () => DeliveryRecord[], ms: number, poll?: () => Promise<InRecord[]>) => {
       const deadline = Date.now() + ms;
