@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selfTestFamiliesNote } from './live/self-test.js';
 import { selectedTargetIds, type TargetId, type TargetSlot } from './slots.js';
-import { targetInfo, TargetUnavailableError, type StartedTarget, type TargetInfo } from './types.js';
+import { targetInfo, TargetUnavailableError, type RestartableTarget, type StartedTarget, type TargetInfo } from './types.js';
 import { registerSecret } from '../security/redact.js';
 import { ensureDir, workDir } from '../util/paths.js';
 import { progress } from '../util/progress.js';
@@ -95,6 +95,28 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
         ...(backing.families ? { families: backing.families, familiesReason: `the live self-test against ${backing.id}: ${backing.familiesReason ?? 'its families only'}` } : {}),
       };
     }
+  }
+}
+
+/**
+ * A broker of the target's kind that the caller owns and may restart (faults.broker-restart), next
+ * to the shared per-run one. Throws TargetUnavailableError (the reason a cell reads "not
+ * applicable") for targets whose broker the suite cannot restart.
+ */
+export async function startRestartableTarget(id: string): Promise<RestartableTarget> {
+  switch (id) {
+    case 'kafka':
+      return await (await import('./kafka/kafka-target.js')).startRestartableKafkaBroker();
+    case 'kop':
+      return await (await import('./kop/kop-target.js')).startRestartableKopBroker();
+    case 'gdn':
+      return await (await import('./gdn/gdn-target.js')).startRestartableGdnBroker();
+    case 'live':
+      throw new TargetUnavailableError(id, 'not applicable: a live endpoint is not the suite\'s to stop and start (its broker processes run elsewhere)');
+    case 'container':
+      throw new TargetUnavailableError(id, 'not applicable: the container target offers no restartable private broker');
+    default:
+      throw new TargetUnavailableError(id, `not applicable: no restartable broker for target ${id}`);
   }
 }
 

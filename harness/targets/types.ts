@@ -135,13 +135,43 @@ export interface StartedTarget extends TargetInfo {
   stop(): Promise<void>;
   /** The embedded broker's thread count now (undefined: not known). */
   threads?(): number | undefined;
-  /** Restarts the embedded broker on the same listeners and data; call only while no test runs. */
-  restart?(): Promise<void>;
   /**
    * Past this many threads the broker watch (fixtures/broker-watch.ts) restarts the broker
-   * between tests: for an endpoint that leaks a thread per connection (gdn F17). 0 or absent: never.
+   * (RestartableTarget.restart, SIGTERM) between tests: for an endpoint that leaks a thread per
+   * connection (gdn F17). 0 or absent: never.
    */
   restartAboveThreads?: number;
+}
+
+/** How a broker restart went (faults.broker-restart), in milliseconds. */
+export interface RestartTiming {
+  signal: 'SIGTERM' | 'SIGKILL';
+  /** Signal sent → every process of the broker gone. */
+  stopMs: number;
+  /** Launched again → a real SASL-authenticated metadata round trip answered. */
+  startMs: number;
+}
+
+/**
+ * A broker that one scenario owns (never the shared per-run one, whose restart would disturb
+ * every other cell): it can be ended and started again on the same data directory and ports.
+ */
+export interface RestartableTarget extends StartedTarget {
+  /**
+   * Ends the broker with `signal` (SIGTERM: a clean close, bounded, then SIGKILL; SIGKILL: a crash),
+   * waits (bounded) until its ports can be bound again, starts it on the same data and ports, and
+   * resolves once it answers a metadata round trip. `whileDown` is called once the broker is gone,
+   * before it is launched again (a scenario starts the work that must ride out the outage there).
+   */
+  restart(signal: 'SIGTERM' | 'SIGKILL', whileDown?: () => void): Promise<RestartTiming>;
+  /** The broker's resident memory now (every process of it), in KiB; undefined where /proc is absent. */
+  rssKb(): number | undefined;
+}
+
+/** `t` as a RestartableTarget; throws when it has no restart (a broker kept by KOPC_REUSE=1). */
+export function asRestartable<T extends StartedTarget & Partial<RestartableTarget>>(t: T): T & RestartableTarget {
+  if (!t.restart) throw new Error(`target ${t.id}: this broker cannot be restarted (a reused one)`);
+  return t as T & RestartableTarget;
 }
 
 /** The plain-data view of a started target. */

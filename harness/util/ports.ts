@@ -19,3 +19,28 @@ export async function freePorts(n: number): Promise<number[]> {
   while (ports.size < n) ports.add(await freePort());
   return [...ports];
 }
+
+/** True when `port` can be bound on 127.0.0.1 right now (with SO_REUSEADDR, as the brokers' JVMs bind). */
+export async function canBind(port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Waits (bounded) until every port can be bound again: a broker restarted on its own ports must
+ * not race the old process's sockets. Throws naming the ports still taken.
+ */
+export async function waitPortsBindable(ports: readonly number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const taken: number[] = [];
+    for (const p of ports) if (!(await canBind(p))) taken.push(p);
+    if (!taken.length) return;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for port(s) ${taken.join(', ')} on 127.0.0.1 to be free again`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { isAlive, startGuarded } from './process.js';
+import { createServer } from 'node:net';
+import { groupRssKb, isAlive, startGuarded } from './process.js';
+import { freePort, waitPortsBindable } from './ports.js';
 import { pollUntil } from './wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kopc-proc-'));
@@ -42,5 +44,31 @@ describe('guarded processes', () => {
     }, { timeoutMs: 5000, intervalMs: 50 });
     expect(p.exited()).toBe('exit code 3');
     expect(p.logTail()).toContain('boom');
+  });
+
+  it('stop(0, SIGKILL) ends the group at once, as a crash: a child that ignores SIGTERM is gone too', async () => {
+    // The child traps SIGTERM: only SIGKILL ends it, and a SIGTERM-first stop would wait out its grace.
+    const p = startGuarded('bash', ['-c', 'trap "" TERM; while true; do sleep 0.2; done'], { logFile: join(dir, 'd.log'), watchPid: process.pid });
+    await pollUntil('child to start', async () => {
+      if ((await childPids(p.pid)).length < 2) throw new Error('not yet');
+    }, { timeoutMs: 5000, intervalMs: 50 });
+    expect(groupRssKb(p.pid), 'resident memory of the running group').toBeGreaterThan(0);
+    const t0 = Date.now();
+    await p.stop(0, 'SIGKILL');
+    expect(Date.now() - t0, 'SIGKILL first: no grace waited').toBeLessThan(2000);
+    expect(isAlive(-p.pid)).toBe(false);
+    expect(groupRssKb(p.pid)).toBeUndefined();
+  });
+});
+
+describe('ports of a restarted broker', () => {
+  it('waitPortsBindable waits for a port to be released, and names a port that stays taken', async () => {
+    const port = await freePort();
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+    const stillTaken = await waitPortsBindable([port], 300).then(() => undefined, (e: Error) => e.message);
+    expect(stillTaken).toMatch(new RegExp(`timed out after 300 ms waiting for port\\(s\\) ${port} `));
+    setTimeout(() => srv.close(), 300);
+    await waitPortsBindable([port], 5000);
   });
 });

@@ -12,8 +12,8 @@ export interface GuardedProcess {
   exited(): string | undefined;
   /** Last `bytes` of the log, for error messages and attachments. */
   logTail(bytes?: number): string;
-  /** SIGTERM to the group, SIGKILL after `graceMs`. Resolves when the group is gone. */
-  stop(graceMs?: number): Promise<void>;
+  /** `first` (default SIGTERM) to the group, SIGKILL after `graceMs`. Resolves when the group is gone. */
+  stop(graceMs?: number, first?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 export interface GuardedOptions {
@@ -81,22 +81,22 @@ export function groupThreads(pgid: number): number | undefined {
 }
 
 /**
- * Resident memory of the processes of group `pgid`, in bytes (Linux /proc; undefined elsewhere):
- * what a broker (its guard, script and JVM) really occupies, e.g. the kop-regions start line.
+ * The resident memory of the processes of group `pgid`, in KiB (Linux /proc VmRSS; undefined
+ * elsewhere): what a broker the suite started costs the machine (faults.broker-restart's report).
  */
-export function groupRssBytes(pgid: number): number | undefined {
+export function groupRssKb(pgid: number): number | undefined {
   try {
-    let bytes = 0;
+    let kb = 0;
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // pgrp (5) … rss in pages (24).
-        if (Number(fields[2]) === pgid) bytes += Number(fields[21]) * 4096;
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+        const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+        if (m) kb += Number(m[1]);
       } catch { /* gone meanwhile */ }
     }
-    return bytes || undefined;
+    return kb || undefined;
   } catch {
     return undefined;
   }
@@ -109,7 +109,11 @@ export function isSameProcessAlive(pid: number, startTime: string): boolean {
   return !now || !startTime || now === startTime;
 }
 
-export async function killGroup(pid: number, graceMs = 10_000): Promise<void> {
+/**
+ * Ends a process group: `first` (SIGTERM, a clean close), then SIGKILL after `graceMs`. With
+ * `first` = SIGKILL the group dies at once, as in a crash (faults.broker-restart).
+ */
+export async function killGroup(pid: number, graceMs = 10_000, first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {
     try {
       process.kill(-pid, sig);
@@ -117,7 +121,7 @@ export async function killGroup(pid: number, graceMs = 10_000): Promise<void> {
       /* already gone */
     }
   };
-  signal('SIGTERM');
+  signal(first);
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && isAlive(-pid)) await new Promise((r) => setTimeout(r, 100));
   if (isAlive(-pid)) {
@@ -169,8 +173,8 @@ export function startGuarded(command: string, args: string[], opts: GuardedOptio
     logFile: opts.logFile,
     exited: () => exitInfo,
     logTail: (bytes) => readTail(opts.logFile, bytes),
-    stop: async (graceMs) => {
-      await killGroup(pid, graceMs);
+    stop: async (graceMs, first) => {
+      await killGroup(pid, graceMs, first);
     },
   };
 }

@@ -224,11 +224,17 @@ async function openSession(consumer: Consumer, req: OpenConsumerRequest, release
     if (lost) recordRetry(`${lost.code}: KafkaJS restarted its consumer session ${lost.crashes}× on a lost connection and rejoined after ${((Date.now() - lost.since) / 1000).toFixed(1)} s`);
     lost = undefined;
   });
+  // Restarts for retriable group errors, counted since the member last completed a join: a member
+  // that rejoined has recovered (after a broker restart a coordinator still loading its offsets
+  // partition answers GROUP_LOAD_IN_PROGRESS a few times before that).
   let restarts = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => { restarts = 0; });
   consumer.on(consumer.events.CRASH, (ev) => {
     const code = kafkaJsCanonical(ev.payload.error);
-    if (ev.payload.restart && CONNECTION_LOST.has(code)) {
-      lost ??= { since: Date.now(), crashes: 0, code };
+    // KafkaJSNoBrokerAvailableError: no broker could be reached (every connection refused or
+    // closed); KafkaJS calls it retriable and restarts on it, as on a refused connection.
+    if (ev.payload.restart && (CONNECTION_LOST.has(code) || ev.payload.error.name === 'KafkaJSNoBrokerAvailableError')) {
+      lost ??= { since: Date.now(), crashes: 0, code: CONNECTION_LOST.has(code) ? code : 'NO_BROKER_AVAILABLE' };
       lost.crashes++;
       if (Date.now() - lost.since <= SESSION_RECONNECT_BOUND_MS) return;
     }

@@ -12,15 +12,15 @@ import { join } from 'node:path';
 import { defaultTenantFabrics, roleOf, type TenantFabric } from '../../security/principals.js';
 import { mavenBuild } from '../../util/maven.js';
 import { cacheDir, ensureDir, projectRoot } from '../../util/paths.js';
-import { freePorts } from '../../util/ports.js';
-import { groupThreads, isAlive, killGroup, readTail, startGuarded, type GuardedProcess } from '../../util/process.js';
+import { freePorts, waitPortsBindable } from '../../util/ports.js';
+import { groupRssKb, groupThreads, isAlive, killGroup, readTail, startGuarded, type GuardedProcess } from '../../util/process.js';
 import { progress, step } from '../../util/progress.js';
 import { kafkaListenersReady, provisionNamespaces, waitForCluster, type NamespacePlan } from '../pulsar/pulsar-admin.js';
 import {
   preparePulsarRun, pulsarLogins, stopBrokerOfStateFile, tokenAuthConf, type PulsarSecretPaths,
   pulsarLog4j2Properties, THROWAWAY_STOP_GRACE_MS,
 } from '../pulsar/pulsar-run.js';
-import type { Listener, StartedTarget } from '../types.js';
+import { asRestartable, type Listener, type RestartableTarget, type RestartTiming, type StartedTarget } from '../types.js';
 import { ensureGdnNar, gdnSourceSpec, GDN_VERSIONS } from './gdn-nar.js';
 
 export const GDN_ADMIN_ROLE = 'kopc-admin';
@@ -229,10 +229,18 @@ export interface GdnBrokerOptions {
   startTimeoutMs?: number;
 }
 
-export async function startGdnBroker(opts: GdnBrokerOptions = {}): Promise<StartedGdnBroker> {
+/**
+ * A broker of its own for one scenario file (faults.broker-restart): never reused, restartable on
+ * the same data directories and ports (phase 2 launched again).
+ */
+export async function startRestartableGdnBroker(opts: GdnBrokerOptions = {}): Promise<StartedGdnBroker & RestartableTarget> {
+  return asRestartable(await startGdnBroker(opts, { neverReuse: true }));
+}
+
+export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverReuse?: boolean } = {}): Promise<StartedGdnBroker & Partial<RestartableTarget>> {
   // "not run" is decided here, in milliseconds, before Maven or Java.
   const spec = gdnSourceSpec();
-  const reuse = reuseEnabled();
+  const reuse = reuseEnabled() && !how.neverReuse;
   if (reuse) {
     const reused = await tryReuse();
     if (reused) return reused;
@@ -309,22 +317,28 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}): Promise<Start
     progress('gdn broker', `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s${threads ? ` (it ran ${threads} threads at the end)` : ''}`);
     if (process.env.KOPC_KEEP_WORK !== '1') rmSync(dirs.data, { recursive: true, force: true });
   };
-  // F17: the fork leaks a thread per Kafka connection. Past a bound the broker is restarted on
-  // the same ports and data, with no test running (fixtures/broker-watch.ts takes the target's
-  // lock exclusively first), and the report says when and at how many threads.
-  const restart = async () => {
-    if (stopped || reuse) throw new Error('gdn broker: not restarted (stopped, or kept by KOPC_REUSE=1)');
-    const r0 = Date.now();
-    // Graceful, so that ZooKeeper and the bookie keep the namespaces and committed offsets.
-    await killGroup(proc.pid, 20_000);
-    proc = launch('restart: Pulsar with c8streams-kop', true);
+  const restart = async (signal: 'SIGTERM' | 'SIGKILL', whileDown?: () => void): Promise<RestartTiming> => {
+    if (reuse || stopped) throw new Error('gdn broker: only a running broker of this run can be restarted (not a KOPC_REUSE=1 one)');
+    const s0 = Date.now();
+    await killGroup(proc.pid, signal === 'SIGKILL' ? 0 : 30_000, signal);
+    const stopMs = Date.now() - s0;
+    whileDown?.();
+    await waitPortsBindable([zookeeper, bookie, web, broker, kafkaSaslPlaintext, kafkaSaslSsl], 30_000);
+    const l0 = Date.now();
+    proc = launch(`restart after ${signal}`, true);
     state.pid = proc.pid;
-    await kafkaListenersReady(target, 120_000, abortOf(proc, 'restart'));
-    progress('gdn broker', `restarted in ${((Date.now() - r0) / 1000).toFixed(1)} s (pid ${proc.pid})`);
+    await kafkaListenersReady(target, 240_000, abortOf(proc, `restart after ${signal}`));
+    const startMs = Date.now() - l0;
+    progress('gdn broker', `restarted after ${signal}: stopped in ${(stopMs / 1000).toFixed(1)} s, ready ${(startMs / 1000).toFixed(1)} s after launch (pid ${proc.pid})`);
+    return { signal, stopMs, startMs };
   };
-  const target: StartedGdnBroker = Object.assign(buildTarget(state, stop), {
-    threads: () => groupThreads(proc.pid),
+  // F17: the fork leaks a thread per Kafka connection. Past a bound the shared broker is restarted
+  // (SIGTERM) on the same ports and data, with no test running (fixtures/broker-watch.ts takes the
+  // target's lock exclusively first), and the report says when and at how many threads.
+  const target = Object.assign(buildTarget(state, stop), {
     restart,
+    rssKb: () => groupRssKb(proc.pid),
+    threads: () => groupThreads(proc.pid),
     restartAboveThreads: gdnThreadBound(),
   });
   try {

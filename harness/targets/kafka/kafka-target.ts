@@ -14,11 +14,11 @@ import { generateTls } from '../../security/tls.js';
 import { activeFaults, wrongCaTls } from '../faults.js';
 import { mavenBuild } from '../../util/maven.js';
 import { cacheDir, ensureDir, projectRoot, workDir } from '../../util/paths.js';
-import { freePorts } from '../../util/ports.js';
-import { isAlive, killGroup, startGuarded } from '../../util/process.js';
+import { freePorts, waitPortsBindable } from '../../util/ports.js';
+import { groupRssKb, isAlive, killGroup, startGuarded } from '../../util/process.js';
 import { progress, step } from '../../util/progress.js';
 import { pollUntil } from '../../util/wait.js';
-import type { StartedTarget, TargetInfo } from '../types.js';
+import { asRestartable, type RestartableTarget, type RestartTiming, type StartedTarget, type TargetInfo } from '../types.js';
 
 export const KAFKA_VERSION = '3.9.1';
 
@@ -51,7 +51,15 @@ export function kafkaUuid(): string {
   }
 }
 
-export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<StartedTarget> {
+/**
+ * A broker of its own for one scenario file (faults.broker-restart): never reused, a smaller heap,
+ * restartable on the same data directory and ports.
+ */
+export async function startRestartableKafkaBroker(): Promise<RestartableTarget> {
+  return asRestartable(await startKafkaBroker({ reuse: false, heap: '512m' }));
+}
+
+export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<StartedTarget & Partial<RestartableTarget>> {
   const reuse = opts.reuse ?? process.env.KOPC_REUSE === '1';
   if (reuse) {
     const reused = await tryReuse();
@@ -146,9 +154,10 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
   const logFile = join(dir, 'broker.log');
   const t0 = Date.now();
   progress('reference Kafka: starting broker', `log ${logFile}`);
-  const proc = startGuarded(java, [...jvm, 'kafka.Kafka', serverProps], {
+  const launch = () => startGuarded(java, [...jvm, 'kafka.Kafka', serverProps], {
     logFile, cwd: dir, watchPid: reuse ? undefined : process.pid,
   });
+  let proc = launch();
 
   const principals = tfs.map((tf) => ({ ...principalFor(key, tf), apiKeyPassword: `token:${apiKeyFor(key, tf)}` }));
   for (const p of principals) {
@@ -172,15 +181,16 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
     forgedPasswords: tfs.map((tf) => `token:${mintJwt(newSecretKey(), { sub: roleOf(tf) })}`),
     expiredPasswords: tfs.map((tf) => `token:${mintJwt(key, { sub: roleOf(tf), exp: Math.floor(Date.now() / 1000) - 3600 })}`),
   };
+  const ready = (timeoutMs: number) => pollUntil('reference Kafka: SASL-authenticated metadata round trip', () => metadataRoundTrip(info), {
+    timeoutMs,
+    intervalMs: 200,
+    abort: () => {
+      const e = proc.exited();
+      return e ? new Error(`reference Kafka broker exited (${e}) before it was ready; log ${logFile}:\n${proc.logTail(3000)}`) : undefined;
+    },
+  });
   try {
-    await pollUntil('reference Kafka: SASL-authenticated metadata round trip', () => metadataRoundTrip(info), {
-      timeoutMs: opts.startTimeoutMs ?? 120_000,
-      intervalMs: 500,
-      abort: () => {
-        const e = proc.exited();
-        return e ? new Error(`reference Kafka broker exited (${e}) before it was ready; log ${logFile}:\n${proc.logTail(3000)}`) : undefined;
-      },
-    });
+    await ready(opts.startTimeoutMs ?? 120_000);
   } catch (err) {
     await proc.stop();
     throw err;
@@ -193,8 +203,26 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
     writeFileSync(devStatePath(), JSON.stringify(state), { mode: 0o600 });
   }
   let stopped = false;
+  const restart = async (signal: 'SIGTERM' | 'SIGKILL', whileDown?: () => void): Promise<RestartTiming> => {
+    if (reuse || stopped) throw new Error('reference Kafka: only a running broker of this run can be restarted (not a KOPC_REUSE=1 one)');
+    const s0 = Date.now();
+    // A clean close (controlled shutdown, logs flushed) takes a few seconds; bounded at 30 s.
+    await proc.stop(signal === 'SIGKILL' ? 0 : 30_000, signal);
+    const stopMs = Date.now() - s0;
+    whileDown?.();
+    await waitPortsBindable([plainPort, sslPort, internalPort, controllerPort, proxiedPort], 30_000);
+    const l0 = Date.now();
+    writeFileSync(logFile, `\n===== kop-conformance: restart after ${signal} =====\n`, { flag: 'a' });
+    proc = launch();
+    await ready(120_000);
+    const startMs = Date.now() - l0;
+    progress('reference Kafka: restarted', `${signal}: stopped in ${(stopMs / 1000).toFixed(1)} s, ready ${(startMs / 1000).toFixed(1)} s after launch, pid ${proc.pid}`);
+    return { signal, stopMs, startMs };
+  };
   return {
     ...info,
+    restart,
+    rssKb: () => groupRssKb(proc.pid),
     stop: async () => {
       if (stopped || reuse) return;
       stopped = true;

@@ -14,7 +14,7 @@
 // replicated namespace, so both replicate. The harness does not fake the GDN's semantics
 // (no per-topic replication policy): the local scenarios fail here and the manifest says why.
 import { defaultTenantFabrics, type TenantFabric } from '../../security/principals.js';
-import { groupRssBytes } from '../../util/process.js';
+import { groupRssKb } from '../../util/process.js';
 import { progress } from '../../util/progress.js';
 import { recordTiming } from '../../reporting/timings.js';
 import { adminCall } from '../pulsar/pulsar-admin.js';
@@ -101,7 +101,7 @@ export async function startKopRegions(opts: { tenantFabrics?: TenantFabric[]; st
   }
   const startMs = Date.now() - t0;
   recordTiming('kop-regions start (two brokers + geo-replication)', startMs);
-  const rssBytes = brokers.map((b) => groupRssBytes(b.pid));
+  const rssBytes = brokers.map((b) => { const kb = groupRssKb(b.pid); return kb === undefined ? undefined : kb * 1024; });
   progress('kop-regions', `ready in ${(startMs / 1000).toFixed(1)} s; RSS ${brokers.map((b, i) => `${b.clusterName} ${mb(rssBytes[i])}`).join(', ')}`);
   const [a] = brokers as [StartedKopBroker, StartedKopBroker];
   let stopped = false;

@@ -16,11 +16,11 @@ import { registerSecret } from '../../security/redact.js';
 import type { TlsMaterial } from '../../security/tls.js';
 import { mavenBuild, runMaven } from '../../util/maven.js';
 import { cacheDir, ensureDir } from '../../util/paths.js';
-import { freePorts } from '../../util/ports.js';
-import { groupThreads, isAlive, killGroup, readTail, startGuarded } from '../../util/process.js';
+import { freePorts, waitPortsBindable } from '../../util/ports.js';
+import { groupRssKb, groupThreads, isAlive, killGroup, readTail, startGuarded } from '../../util/process.js';
 import { progress } from '../../util/progress.js';
 import { recordTiming } from '../../reporting/timings.js';
-import type { Listener, StartedTarget } from '../types.js';
+import { asRestartable, type Listener, type RestartableTarget, type RestartTiming, type StartedTarget } from '../types.js';
 import { activeFaults } from '../faults.js';
 import { kafkaListenersReady, provisionNamespaces, waitForCluster } from '../pulsar/pulsar-admin.js';
 import { preparePulsarRun, pulsarLog4j2Properties, THROWAWAY_STOP_GRACE_MS, type PulsarRun } from '../pulsar/pulsar-run.js';
@@ -402,11 +402,19 @@ export async function stopReusedKopBroker(): Promise<boolean> {
   return true;
 }
 
-export async function startKopBroker(opts: KopBrokerOptions = {}): Promise<StartedKopBroker> {
+/**
+ * A broker of its own for one scenario file (faults.broker-restart): never reused, restartable on
+ * the same data directories and ports. The same NAR, Pulsar and configuration as the shared one.
+ */
+export async function startRestartableKopBroker(opts: KopBrokerOptions = {}): Promise<StartedKopBroker & RestartableTarget> {
+  return asRestartable(await startKopBroker(opts, { neverReuse: true }));
+}
+
+export async function startKopBroker(opts: KopBrokerOptions = {}, how: { neverReuse?: boolean } = {}): Promise<StartedKopBroker & Partial<RestartableTarget>> {
   // Decide "not run" before anything slow: no download or build for a target that cannot start.
   const plan = kopNarPlan();
   const faults = activeFaults();
-  const reuse = reuseEnabled() && !faults.has('auth-off') && !opts.clusterName;
+  const reuse = reuseEnabled() && !faults.has('auth-off') && !opts.clusterName && !how.neverReuse;
   const tenantFabrics = opts.tenantFabrics ?? defaultTenantFabrics;
   const kafkaNamespace = opts.kafkaNamespace ?? 'default';
   const pulsarHome = await ensurePulsarDistribution();
@@ -439,7 +447,7 @@ interface LaunchInput {
 }
 
 async function launch({ opts, nar, pulsarHome, authJar, tenantFabrics, kafkaNamespace, reuse, acceptAnyLogin }: LaunchInput):
-Promise<StartedKopBroker> {
+Promise<StartedKopBroker & RestartableTarget> {
   const run = await preparePulsarRun(opts.clusterName ? `kop-${opts.clusterName}` : 'kop', nar.path, KOP_ADMIN_ROLE, opts.shareSecretsOf);
   const label = opts.label ?? 'kop broker';
   const clusterName = opts.clusterName ?? CLUSTER;
@@ -470,7 +478,7 @@ Promise<StartedKopBroker> {
     '--bookkeeper-dir', join(dirs.data, 'bookkeeper'), '--metadata-dir', join(dirs.data, 'metadata')];
   // Normally under the shared guard, which ends the broker with this process. With KOPC_REUSE=1
   // the broker must outlive it (startGuarded without a watched pid).
-  const proc = startGuarded('bash', args, {
+  const spawnBroker = () => startGuarded('bash', args, {
     logFile,
     cwd: pulsarHome,
     watchPid: reuse ? undefined : process.pid,
@@ -487,6 +495,7 @@ Promise<StartedKopBroker> {
       PULSAR_GC_LOG: ' ',
     },
   });
+  let proc = spawnBroker();
   const pid = proc.pid;
   const abort = () => {
     const e = proc.exited();
@@ -512,14 +521,32 @@ Promise<StartedKopBroker> {
     // A broker that died during the run says so here (its cells failed with connection errors).
     const gone = proc.exited();
     if (gone) progress(label, `had already exited (${gone}) before the run ended; log ${logFile}`);
-    const threads = groupThreads(pid);
+    const threads = groupThreads(proc.pid);
     const s0 = Date.now();
-    await killGroup(pid, THROWAWAY_STOP_GRACE_MS);
+    await killGroup(proc.pid, THROWAWAY_STOP_GRACE_MS);
     progress(label, `stopped in ${((Date.now() - s0) / 1000).toFixed(1)} s${threads ? ` (it ran ${threads} threads at the end)` : ''}`);
     // Broker data is large and worthless after the run; logs and conf stay for the report.
     if (process.env.KOPC_KEEP_WORK !== '1') rmSync(dirs.data, { recursive: true, force: true });
   };
-  const target = buildTarget(state, false, stop);
+  const restart = async (signal: 'SIGTERM' | 'SIGKILL', whileDown?: () => void): Promise<RestartTiming> => {
+    if (reuse || stopped) throw new Error('kop broker: only a running broker of this run can be restarted (not a KOPC_REUSE=1 one)');
+    const s0 = Date.now();
+    // A clean close of standalone (BookKeeper, RocksDB) took about 5 s (STOP_GRACE_MS); bounded at 30 s.
+    await killGroup(proc.pid, signal === 'SIGKILL' ? 0 : 30_000, signal);
+    const stopMs = Date.now() - s0;
+    whileDown?.();
+    await waitPortsBindable([web, broker, kafkaSaslPlaintext, kafkaSaslSsl, kafkaProxied], 30_000);
+    const l0 = Date.now();
+    writeFileSync(logFile, `\n===== kop-conformance: restart after ${signal} =====\n`, { flag: 'a' });
+    proc = spawnBroker();
+    const until = Date.now() + 240_000;
+    await adminReady(state, 240_000, abort);
+    await kafkaListenersReady(target, Math.max(1000, until - Date.now()), abort);
+    const startMs = Date.now() - l0;
+    progress(label, `restarted after ${signal}: stopped in ${(stopMs / 1000).toFixed(1)} s, ready ${(startMs / 1000).toFixed(1)} s after launch (pid ${proc.pid})`);
+    return { signal, stopMs, startMs };
+  };
+  const target = { ...buildTarget(state, false, stop), restart, rssKb: () => groupRssKb(proc.pid) };
   if (acceptAnyLogin) (target.notes as string[]).push('FAULT INJECTION: KOPC_FAULT=auth-off, the broker accepts any login');
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 240_000);
@@ -530,7 +557,7 @@ Promise<StartedKopBroker> {
     await provision(web, target.adminToken(), tenantFabrics, kafkaNamespace, clusterName);
     await kafkaListenersReady(target, left(), abort);
   } catch (err) {
-    await killGroup(pid, THROWAWAY_STOP_GRACE_MS).catch(() => undefined);
+    await killGroup(proc.pid, THROWAWAY_STOP_GRACE_MS).catch(() => undefined);
     throw err;
   }
   progress(label, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${pid})`);
