@@ -13,6 +13,7 @@ import { startExternalDriver, type ExternalDriverHandle } from '../external/exte
 import type { ClientEntry } from '../registry.js';
 import { cacheDir, ensureDir } from '../../util/paths.js';
 import { progress, step } from '../../util/progress.js';
+import { runWithProgress } from '../../util/run-with-progress.js';
 
 export const goClientsDir = dirname(fileURLToPath(import.meta.url));
 
@@ -66,26 +67,11 @@ export function goBuildHash(dir: string, goVer: string): string {
 
 /** Streams `go build -v` output (module downloads, packages compiled) as progress lines. */
 async function goBuild(label: string, cwd: string, out: string): Promise<void> {
-  const child = execa(goCommand(), ['build', '-v', '-trimpath', '-o', out, '.'], {
-    cwd, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeout: BUILD_TIMEOUT_MS, reject: false, buffer: false,
+  await runWithProgress({
+    label, cmd: goCommand(), args: ['build', '-v', '-trimpath', '-o', out, '.'], cwd, timeoutMs: BUILD_TIMEOUT_MS, what: 'go build',
     // go.sum is committed: the build must not rewrite go.mod/go.sum behind the reviewer's back.
     env: { ...process.env, GOFLAGS: '-buildvcs=false -mod=readonly' },
   });
-  const tail: string[] = [];
-  const onChunk = (chunk: Buffer | string) => {
-    for (const line of chunk.toString().split('\n')) {
-      const t = line.trimEnd();
-      if (!t) continue;
-      progress(label, t);
-      tail.push(t);
-      if (tail.length > 40) tail.shift();
-    }
-  };
-  child.stdout!.on('data', onChunk);
-  child.stderr!.on('data', onChunk);
-  const r = await child;
-  if (r.timedOut) throw new Error(`${label}: go build did not finish within ${BUILD_TIMEOUT_MS} ms\n${tail.join('\n')}`);
-  if (r.exitCode !== 0) throw new Error(`${label}: go build failed (${r.signal ?? `exit ${r.exitCode}`})\n${tail.join('\n')}`);
 }
 
 export interface GoDriverBuild {

@@ -12,6 +12,7 @@ import { startExternalDriver, type ExternalDriverHandle } from '../external/exte
 import type { ClientEntry } from '../registry.js';
 import { cacheDir, ensureDir } from '../../util/paths.js';
 import { progress, step } from '../../util/progress.js';
+import { runWithProgress as runTool } from '../../util/run-with-progress.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const requirementsDir = join(here, 'requirements');
@@ -46,28 +47,10 @@ async function pythonVersion(): Promise<string> {
   return (r.stdout || r.stderr).trim();
 }
 
-/** Streams a child's output as progress lines (pip's Collecting / Downloading / Installing). */
-async function runWithProgress(label: string, cmd: string, args: string[], timeoutMs: number): Promise<void> {
-  const child = execa(cmd, args, {
-    stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeout: timeoutMs, reject: false, buffer: false,
-    env: { PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_PROGRESS_BAR: 'off' },
-  });
-  const tail: string[] = [];
-  const onChunk = (chunk: Buffer | string) => {
-    for (const line of chunk.toString().split('\n')) {
-      const t = line.trimEnd();
-      if (!t) continue;
-      progress(label, t);
-      tail.push(t);
-      if (tail.length > 40) tail.shift();
-    }
-  };
-  child.stdout!.on('data', onChunk);
-  child.stderr!.on('data', onChunk);
-  const r = await child;
-  if (r.timedOut) throw new Error(`${label}: ${cmd} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${tail.join('\n')}`);
-  if (r.exitCode !== 0) throw new Error(`${label}: ${cmd} ${args.join(' ')} failed (${r.signal ?? `exit ${r.exitCode}`})\n${tail.join('\n')}`);
-}
+/** Runs pip or venv with its output as progress lines (Collecting / Downloading / Installing). */
+const runWithProgress = (label: string, cmd: string, args: string[], timeoutMs: number) => runTool({
+  label, cmd, args, timeoutMs, env: { PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_PROGRESS_BAR: 'off' },
+});
 
 /**
  * Ensures the virtualenv for `spec` exists and returns its directory. It is built in a
