@@ -137,12 +137,15 @@ interface GdnState extends PulsarSecretPaths {
 }
 
 /**
- * The gdn broker's thread count past which the watch restarts it between tests (F17; 0: never).
+ * The gdn broker's thread count past which the watch restarts it between tests (F17; 0, the
+ * default: never).
  * Each leaked thread wakes every 200 ms: at 6 600 of them a busy 2-core machine stalled.
  */
 export function gdnThreadBound(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.KOPC_GDN_THREAD_BOUND;
-  if (v === undefined || v === '') return 2000;
+  // Off by default: after a restart on its data the fork handed out offsets that Kafka consumers
+  // read wrong (FINDINGS F18), so the cells after it would judge the restart, not the endpoint.
+  if (v === undefined || v === '') return 0;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`KOPC_GDN_THREAD_BOUND must be a whole number of threads (0: never restart), not "${v}"`);
   return n;
