@@ -141,6 +141,8 @@ export interface StartedTarget extends TargetInfo {
    * connection (gdn F17). 0 or absent: never.
    */
   restartAboveThreads?: number;
+  /** Replaces the embedded broker by a fresh one on the same listeners and logins (its data thrown away); only while no test runs. */
+  renew?(): Promise<void>;
 }
 
 /** How a broker restart went (faults.broker-restart), in milliseconds. */

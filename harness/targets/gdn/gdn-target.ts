@@ -137,15 +137,13 @@ interface GdnState extends PulsarSecretPaths {
 }
 
 /**
- * The gdn broker's thread count past which the watch restarts it between tests (F17; 0, the
- * default: never).
+ * The gdn broker's thread count past which the watch renews it between tests (F17; 0: never).
  * Each leaked thread wakes every 200 ms: at 6 600 of them a busy 2-core machine stalled.
  */
 export function gdnThreadBound(env: NodeJS.ProcessEnv = process.env): number {
   const v = env.KOPC_GDN_THREAD_BOUND;
-  // Off by default: after a restart on its data the fork handed out offsets that Kafka consumers
-  // read wrong (FINDINGS F18), so the cells after it would judge the restart, not the endpoint.
-  if (v === undefined || v === '') return 0;
+  // The broker is renewed on fresh data (a restart on its own data led to F18).
+  if (v === undefined || v === '') return 2500;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`KOPC_GDN_THREAD_BOUND must be a whole number of threads (0: never restart), not "${v}"`);
   return n;
@@ -289,14 +287,18 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverRe
   const deadline = t0 + (opts.startTimeoutMs ?? 240_000);
   const left = () => Math.max(1000, deadline - Date.now());
   progress('gdn broker', `starting Pulsar ${GDN_VERSIONS.pulsar} standalone, phase 1 of 2 (without the protocol handler); log ${logFile}`);
-  const first = launch('phase 1: Pulsar alone, writes the cluster metadata', false);
-  try {
-    await waitForCluster(web, adminToken, CLUSTER, left(), abortOf(first, 'phase 1'));
-    await provisionNamespaces(web, adminToken, CLUSTER, gdnNamespacePlan(tenantFabrics));
-  } finally {
-    // Graceful, so that ZooKeeper and the bookie keep what phase 1 wrote.
-    await killGroup(first.pid, 20_000);
-  }
+  const phaseOne = async (timeoutMs: number) => {
+    const first = launch('phase 1: Pulsar alone, writes the cluster metadata', false);
+    const until = Date.now() + timeoutMs;
+    try {
+      await waitForCluster(web, adminToken, CLUSTER, timeoutMs, abortOf(first, 'phase 1'));
+      await provisionNamespaces(web, adminToken, CLUSTER, gdnNamespacePlan(tenantFabrics));
+    } finally {
+      // Graceful, so that ZooKeeper and the bookie keep what phase 1 wrote.
+      await killGroup(first.pid, Math.min(20_000, Math.max(1000, until - Date.now())));
+    }
+  };
+  await phaseOne(left());
   progress('gdn broker', `phase 1 done in ${((Date.now() - t0) / 1000).toFixed(1)} s (cluster and namespaces written); phase 2 with c8streams-kop`);
   let proc = launch('phase 2: Pulsar with c8streams-kop', true);
   const state: GdnState = {
@@ -335,11 +337,28 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverRe
     progress('gdn broker', `restarted after ${signal}: stopped in ${(stopMs / 1000).toFixed(1)} s, ready ${(startMs / 1000).toFixed(1)} s after launch (pid ${proc.pid})`);
     return { signal, stopMs, startMs };
   };
+  // A fresh broker in place of this one: same ports, keys and logins, its data thrown away and
+  // written anew (both phases). The broker watch uses this, not restart(): after a restart on its
+  // own data the fork's offsets were read wrong (F18), a fresh broker has no such history.
+  const renew = async (): Promise<void> => {
+    if (reuse || stopped) throw new Error('gdn broker: only a running broker of this run can be renewed (not a KOPC_REUSE=1 one)');
+    const r0 = Date.now();
+    await killGroup(proc.pid, 5000);
+    await waitPortsBindable([zookeeper, bookie, web, broker, kafkaSaslPlaintext, kafkaSaslSsl], 30_000);
+    rmSync(dirs.data, { recursive: true, force: true });
+    ensureDir(dirs.data);
+    await phaseOne(240_000);
+    proc = launch('renewed: Pulsar with c8streams-kop on fresh data', true);
+    state.pid = proc.pid;
+    await kafkaListenersReady(target, 240_000, abortOf(proc, 'renewed'));
+    progress('gdn broker', `renewed (fresh data, both phases) in ${((Date.now() - r0) / 1000).toFixed(1)} s (pid ${proc.pid})`);
+  };
   // F17: the fork leaks a thread per Kafka connection. Past a bound the shared broker is restarted
   // (SIGTERM) on the same ports and data, with no test running (fixtures/broker-watch.ts takes the
   // target's lock exclusively first), and the report says when and at how many threads.
   const target = Object.assign(buildTarget(state, stop), {
     restart,
+    renew,
     rssKb: () => groupRssKb(proc.pid),
     threads: () => groupThreads(proc.pid),
     restartAboveThreads: gdnThreadBound(),
