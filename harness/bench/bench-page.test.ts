@@ -78,5 +78,5 @@ describe('bench page', () => {
     } finally {
       await browser.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -5,14 +5,11 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { BenchReport } from '../bench/stats.js';
-import { projectRoot } from '../util/paths.js';
+import { runCli } from './cli-process.js';
 
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => execa('node', ['bin/kop-conformance.mjs', 'bench', ...args], {
-  cwd: projectRoot, reject: false, timeout: 180_000, env: { npm_config_loglevel: 'error', ...env },
-});
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['bench', ...args], { env, timeout: 180_000 });
 
 /** Live processes (pid: command) whose environment holds `entry` (every child inherits it). */
 function processesWithEnv(entry: string): string[] {
@@ -77,9 +74,9 @@ describe('kop-conformance bench', () => {
   it('Ctrl-C in the middle of a run stops the driver and the broker and exits 130', async () => {
     const work = mkdtempSync(join(tmpdir(), 'kopc-bench-int-'));
     // A run far too long to finish: interrupted once the Java driver is producing.
-    const child = execa('node', ['bin/kop-conformance.mjs', 'bench', '--targets', 'kafka', '--clients', 'java-4.4.0', '--records', '50000000', '--no-overhead'], {
-      cwd: projectRoot, reject: false, detached: true, timeout: 180_000,
-      env: { npm_config_loglevel: 'error', CI: 'true', KOPC_REPORTS_DIR: join(work, 'reports'), KOP_CONFORMANCE_WORK: join(work, 'work') },
+    const child = runCli(['bench', '--targets', 'kafka', '--clients', 'java-4.4.0', '--records', '50000000', '--no-overhead'], {
+      detached: true, timeout: 180_000,
+      env: { CI: 'true', KOPC_REPORTS_DIR: join(work, 'reports'), KOP_CONFORMANCE_WORK: join(work, 'work') },
     });
     let stderr = '';
     const producing = new Promise<void>((resolve) => {

@@ -99,5 +99,5 @@ describe('compatibility matrix page', () => {
     } finally {
       await browser.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
