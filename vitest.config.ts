@@ -3,6 +3,7 @@
 // once per run by the global setup.
 import { rmSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './harness/util/slow-first-sequencer.js';
 
 // Allure results accumulate file by file: a run starts from an empty directory so that its
 // report shows that run only.
@@ -23,6 +24,8 @@ export default defineConfig({
     // Cells mostly wait on brokers and bounded timeouts (a full run keeps 2 cores about half
     // busy), so one worker more than the cores finishes sooner. KOPC_WORKERS sets it.
     maxWorkers: Number(process.env.KOPC_WORKERS ?? 3),
+    // The slowest files first, by measured durations (a fresh clone has no vitest cache to go by).
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         extends: true,
