@@ -39,3 +39,19 @@ export function selectedTargetIds(env: NodeJS.ProcessEnv = process.env): TargetI
   if (bad.length) throw new Error(`KOPC_TARGETS: unknown target(s) ${bad.join(', ')}; known: ${ALL_TARGET_IDS.join(', ')}`);
   return ids as TargetId[];
 }
+
+/**
+ * The order in which one scenario file visits the targets. Files run side by side in the workers,
+ * slowest first, and each visits every target in turn: in one fixed order, all workers would be
+ * on the same target at the same time, and the gdn target, whose tests take turns
+ * (TargetInfo.oneTestAtATime), would get every file's cells at once at the end of the run. So
+ * the file of rank `rank` in the run's order (harness/util/file-durations.ts; 0 the slowest)
+ * starts at the rank-th started target, counted from the targets whose tests take turns; the
+ * targets that did not start come last, as they are (their cells skip or fail at once).
+ */
+export function visitOrder(slots: TargetSlot[], rank: number | undefined): TargetSlot[] {
+  const started = slots.filter((s) => s.state === 'started');
+  const base = [...started.filter((s) => s.info.oneTestAtATime), ...started.filter((s) => !s.info.oneTestAtATime)];
+  const k = base.length ? (rank ?? 0) % base.length : 0;
+  return [...base.slice(k), ...base.slice(0, k), ...slots.filter((s) => s.state !== 'started')];
+}

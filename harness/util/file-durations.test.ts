@@ -1,6 +1,6 @@
 // The file order of a run: slowest first by the measured table, unknown files before all.
 import { describe, expect, it } from 'vitest';
-import { readDurations, refreshedTable, slowestFirst } from './slow-first-sequencer.js';
+import { fileRank, readDurations, refreshedTable, slowestFirst } from './file-durations.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from './paths.js';
@@ -20,5 +20,15 @@ describe('slow-first file order', () => {
   it('the checked-in table names files that exist', () => {
     const missing = Object.keys(readDurations()).filter((f) => !existsSync(join(projectRoot, f)));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('fileRank', () => {
+  it('ranks scenario files slowest first; harness tests and unknown files have none', () => {
+    const seconds = { 'suites/a.test.ts': 10, 'suites/b.test.ts': 300, 'harness/x.test.ts': 999 };
+    expect(fileRank('suites/b.test.ts', seconds)).toBe(0);
+    expect(fileRank('suites/a.test.ts', seconds)).toBe(1);
+    expect(fileRank('harness/x.test.ts', seconds)).toBeUndefined();
+    expect(fileRank('suites/new.test.ts', seconds)).toBeUndefined();
   });
 });
