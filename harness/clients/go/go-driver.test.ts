@@ -19,27 +19,33 @@ import { cacheDir, ensureDir, workDir } from '../../util/paths.js';
 import { pollUntil } from '../../util/wait.js';
 import type { Capability, ConsumerSession, Connection, InRecord, TopicPartition } from '../types.js';
 import type { ExternalDriverHandle } from '../external/external-driver.js';
-import { buildGoDriver, goBuildHash, goClientEntry, goClientsDir, goSourceFiles, goUnavailable, GO_NOT_FOUND, probeGoVersion, startGoDriver } from './go-driver.js';
+import { buildGoDriver, goBuildHash, goClientEntry, goClientsDir, goSourceFiles, goUnavailable, GO_NOT_FOUND, isGoClientFolder, probeGoVersion, startGoDriver } from './go-driver.js';
 
 const goClients = readdirSync(goClientsDir, { withFileTypes: true })
-  .filter((e) => e.isDirectory() && existsSync(join(goClientsDir, e.name, 'go.mod'))).map((e) => e.name).sort();
+  .filter((e) => e.isDirectory() && isGoClientFolder(join(goClientsDir, e.name))).map((e) => e.name).sort();
 
 describe('go driver build', () => {
   it('finds the Go clients and keys each build on its sources and the Go version', () => {
-    expect(goClients).toContain('franz-go');
+    expect(goClients).toEqual(expect.arrayContaining(['franz-go', 'sarama']));
+    expect(goClients).not.toContain('driverkit');
     const src = join(goClientsDir, 'franz-go');
-    expect(goSourceFiles(src)).toEqual(expect.arrayContaining(['go.mod', 'go.sum', 'main.go']));
+    // The shared module the go.mod replaces in is part of the key.
+    expect(goSourceFiles(src)).toEqual(expect.arrayContaining(['go.mod', 'go.sum', 'main.go', '../driverkit/go.mod', '../driverkit/serve.go']));
     const h = goBuildHash(src, 'go1.26.8');
     expect(h).toMatch(/^[0-9a-f]{12}$/);
     expect(goBuildHash(src, 'go1.26.8')).toBe(h);
     expect(goBuildHash(src, 'go1.25.0')).not.toBe(h);
-    // A changed source file is a new key.
+    // A changed source file is a new key; so is a change to the shared module, for every client.
     const copy = mkdtempSync(join(tmpdir(), 'go-key-'));
     try {
-      cpSync(src, copy, { recursive: true });
-      expect(goBuildHash(copy, 'go1.26.8')).toBe(h);
-      writeFileSync(join(copy, 'extra.go'), 'package main\n');
-      expect(goBuildHash(copy, 'go1.26.8')).not.toBe(h);
+      cpSync(goClientsDir, copy, { recursive: true, filter: (p) => !p.endsWith('.ts') });
+      const before = Object.fromEntries(goClients.map((c) => [c, goBuildHash(join(copy, c), 'go1.26.8')]));
+      expect(before['franz-go']).toBe(h);
+      writeFileSync(join(copy, 'franz-go', 'extra.go'), 'package main\n');
+      expect(goBuildHash(join(copy, 'franz-go'), 'go1.26.8')).not.toBe(h);
+      expect(goBuildHash(join(copy, 'sarama'), 'go1.26.8')).toBe(before['sarama']);
+      writeFileSync(join(copy, 'driverkit', 'extra.go'), 'package driverkit\n');
+      for (const c of goClients) expect(goBuildHash(join(copy, c), 'go1.26.8'), c).not.toBe(before[c]);
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }

@@ -1,9 +1,12 @@
 // The Go clients (franz-go, Sarama): one Go program per client in its own folder beside this
 // module (harness/clients/go/<client>/, with a go.mod pinning the library and a committed
-// go.sum), each speaking PROTOCOL.md over JSON lines. The harness builds it with `go build`
-// once per source state: the binary lives in <cacheDir>/go-drivers/<client>-<hash>/, the hash
-// covering go.mod, go.sum, every .go file of the folder and the Go version. A new Go client is
-// one folder + one registry line (`goClientEntry('<folder>')`).
+// go.sum), each speaking PROTOCOL.md over JSON lines through the shared module ../driverkit
+// (the loop, the watchdog, the wire types, the common error mapping), which each go.mod pulls
+// in with `replace … => ../driverkit`. The harness builds a client with `go build` once per
+// source state: the binary lives in <cacheDir>/go-drivers/<client>-<hash>/, the hash covering
+// go.mod, go.sum, every .go file of the folder and of every local module its go.mod replaces
+// in, and the Go version. A new Go client is one folder + one registry line
+// (`goClientEntry('<folder>')`).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -44,21 +47,46 @@ export async function goUnavailable(): Promise<string | undefined> {
   return (await goVersion()) ? undefined : GO_NOT_FOUND;
 }
 
-/** go.mod, go.sum and every .go file under `dir` (sorted, relative paths). */
+/** A Go client's folder: a module with a main.go (a shared module such as driverkit has none). */
+export function isGoClientFolder(dir: string): boolean {
+  return existsSync(join(dir, 'go.mod')) && existsSync(join(dir, 'main.go'));
+}
+
+/**
+ * The folders of the local modules that the go.mod in `dir` pulls in with a `replace … =>
+ * ./path` or `../path` directive (Go's rule for a directory replacement), relative to `dir`.
+ */
+export function goLocalReplacements(dir: string): string[] {
+  const mod = readFileSync(join(dir, 'go.mod'), 'utf8');
+  return [...mod.matchAll(/=>\s*(\.\.?\/[^\s)]*)/g)].map((m) => m[1]!);
+}
+
+/**
+ * go.mod, go.sum and every .go file under `dir` and under every local module it replaces in
+ * (transitively): sorted paths relative to `dir` (`../driverkit/serve.go` for a shared module).
+ * A replaced folder that does not exist adds nothing; `go build` then names it.
+ */
 export function goSourceFiles(dir: string): string[] {
-  const out: string[] = [];
+  const out = new Set<string>();
+  const seen = new Set<string>();
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.go') || e.name === 'go.mod' || e.name === 'go.sum') out.push(relative(dir, p));
+      else if (e.name.endsWith('.go') || e.name === 'go.mod' || e.name === 'go.sum') out.add(relative(dir, p));
     }
   };
-  walk(dir);
-  return out.sort();
+  const visit = (mod: string) => {
+    if (seen.has(mod) || !existsSync(join(mod, 'go.mod'))) return;
+    seen.add(mod);
+    walk(mod);
+    for (const r of goLocalReplacements(mod)) visit(join(mod, r));
+  };
+  visit(dir);
+  return [...out].sort();
 }
 
-/** The build key: the client's sources (names and contents) and the Go version. */
+/** The build key: the client's sources and its local modules' (names and contents), and the Go version. */
 export function goBuildHash(dir: string, goVer: string): string {
   const h = createHash('sha256').update(goVer).update('\0');
   for (const f of goSourceFiles(dir)) h.update(f).update('\0').update(readFileSync(join(dir, f))).update('\0');

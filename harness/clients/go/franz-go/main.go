@@ -5,16 +5,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
-	"runtime/debug"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -24,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"kop-conformance/harness/clients/go/driverkit"
 )
 
 const (
@@ -45,122 +41,55 @@ var capabilities = []string{
 	"admin.groups", "admin.committedOffsets", "groups.session", "consumer.seek", "api.versions", "transactions",
 }
 
-func libraryVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/twmb/franz-go" {
-				return strings.TrimPrefix(d.Version, "v")
-			}
-		}
-	}
-	return "unknown"
-}
-
-// ---- connection ----
-
-type conn struct {
-	bootstrap, protocol, mechanism, username, password string
-	ssl                                                map[string]any
-}
-
-func parseConn(cmd map[string]any) (*conn, error) {
+// connOf reads a command's conn (franz-go's handlers see the command as decoded JSON).
+func connOf(cmd map[string]any) (*driverkit.Conn, error) {
 	m, ok := cmd["conn"].(map[string]any)
 	if !ok {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "conn is missing")
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "conn is missing")
 	}
-	c := &conn{bootstrap: str(m, "bootstrap"), protocol: str(m, "security_protocol"), mechanism: str(m, "sasl_mechanism"),
-		username: str(m, "username"), password: str(m, "password")}
-	c.ssl, _ = m["ssl"].(map[string]any)
-	return c, nil
-}
-
-func boolOr(m map[string]any, k string, def bool) bool {
-	if b, ok := m[k].(bool); ok {
-		return b
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "conn: %v", err)
 	}
-	return def
-}
-
-func tlsConfig(s map[string]any) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if s == nil {
-		s = map[string]any{}
+	var c driverkit.Conn
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "conn: %v", err)
 	}
-	if !boolOr(s, "verify", true) {
-		cfg.InsecureSkipVerify = true
-		return cfg, nil
-	}
-	var roots *x509.CertPool
-	if p := str(s, "ca_pem_path"); p != "" {
-		pem, err := os.ReadFile(p)
-		if err != nil {
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "cannot read ca_pem_path %s: %v", p, err)
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "no certificate in ca_pem_path %s", p)
-		}
-		cfg.RootCAs = roots
-	}
-	if !boolOr(s, "hostname_verification", true) {
-		// Keep the chain check, skip the host name (crypto/tls can only do that by hand).
-		cfg.InsecureSkipVerify = true
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("tls: the server sent no certificate")
-			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
-			if err != nil {
-				return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
-			}
-			return nil
-		}
-	}
-	return cfg, nil
+	return &c, nil
 }
 
 // baseOpts are the options every client of a command gets: brokers, security, bounds.
-func baseOpts(c *conn) ([]kgo.Opt, error) {
+func baseOpts(c *driverkit.Conn) ([]kgo.Opt, error) {
+	brokers, err := c.Brokers()
+	if err != nil {
+		return nil, err
+	}
+	sec, err := c.Security()
+	if err != nil {
+		return nil, err
+	}
 	opts := []kgo.Opt{
-		kgo.SeedBrokers(strings.Split(c.bootstrap, ",")...),
+		kgo.SeedBrokers(brokers...),
 		kgo.ClientID("kop-conformance-franz-go"),
 		kgo.DialTimeout(10 * time.Second),
 		kgo.RequestTimeoutOverhead(requestTimeout),
 		kgo.RetryTimeout(requestTimeout),
 		// As Java's clients do by default (allow.auto.create.topics): the broker decides.
 		kgo.AllowAutoTopicCreation(),
-		kgo.WithLogger(kgo.BasicLogger(redactingWriter{}, kgo.LogLevelWarn, nil)),
+		kgo.WithLogger(kgo.BasicLogger(driverkit.LogWriter, kgo.LogLevelWarn, nil)),
 	}
-	useSASL, useTLS := false, false
-	switch c.protocol {
-	case "PLAINTEXT":
-	case "SSL":
-		useTLS = true
-	case "SASL_PLAINTEXT":
-		useSASL = true
-	case "SASL_SSL":
-		useSASL, useTLS = true, true
-	default:
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "security_protocol %q", c.protocol)
-	}
-	if useSASL {
-		switch c.mechanism {
-		case "", "PLAIN":
-			opts = append(opts, kgo.SASL(plain.Auth{User: c.username, Pass: c.password}.AsMechanism()))
+	if sec.SASL {
+		switch sec.Mechanism {
+		case "PLAIN":
+			opts = append(opts, kgo.SASL(plain.Auth{User: c.Username, Pass: c.Password}.AsMechanism()))
 		case "SCRAM-SHA-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: c.username, Pass: c.password}.AsSha256Mechanism()))
+			opts = append(opts, kgo.SASL(scram.Auth{User: c.Username, Pass: c.Password}.AsSha256Mechanism()))
 		case "SCRAM-SHA-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: c.username, Pass: c.password}.AsSha512Mechanism()))
-		default:
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "sasl_mechanism %q", c.mechanism)
+			opts = append(opts, kgo.SASL(scram.Auth{User: c.Username, Pass: c.Password}.AsSha512Mechanism()))
 		}
 	}
-	if useTLS {
-		cfg, err := tlsConfig(c.ssl)
+	if sec.TLS {
+		cfg, err := c.SSL.TLSConfig()
 		if err != nil {
 			return nil, err
 		}
@@ -169,15 +98,8 @@ func baseOpts(c *conn) ([]kgo.Opt, error) {
 	return opts, nil
 }
 
-type redactingWriter struct{}
-
-func (redactingWriter) Write(p []byte) (int, error) {
-	os.Stderr.WriteString(redact(string(p)))
-	return len(p), nil
-}
-
 func newClient(cmd map[string]any, extra ...kgo.Opt) (*kgo.Client, error) {
-	c, err := parseConn(cmd)
+	c, err := connOf(cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +109,7 @@ func newClient(cmd map[string]any, extra ...kgo.Opt) (*kgo.Client, error) {
 	}
 	cl, err := kgo.NewClient(append(opts, extra...)...)
 	if err != nil {
-		return nil, derr("UNSUPPORTED_SETTING", fmt.Sprintf("%T", err), "%v", err)
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", fmt.Sprintf("%T", err), "%v", err)
 	}
 	return cl, nil
 }
@@ -198,7 +120,7 @@ func withClient(cmd map[string]any, extra []kgo.Opt, fn func(cl *kgo.Client) (an
 	if err != nil {
 		return nil, err
 	}
-	untrack := track(cl.Close)
+	untrack := driverkit.Track(cl.Close)
 	defer func() { cl.Close(); untrack() }()
 	return fn(cl)
 }
@@ -299,7 +221,7 @@ func awaitTopics(cl *kgo.Client, names []string) {
 		}
 		select {
 		case <-ctx.Done():
-			logf("create_topics: %v not all in the metadata after 10 s (last error: %v)", names, err)
+			driverkit.Logf("create_topics: %v not all in the metadata after 10 s (last error: %v)", names, err)
 			return
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -406,7 +328,7 @@ func toRecords(topic string, list []any) ([]*kgo.Record, error) {
 		if m["timestamp"] != nil {
 			ts, ok := num(m["timestamp"])
 			if !ok {
-				return nil, derr("UNSUPPORTED_SETTING", "DriverError", "timestamp %v is not a number", m["timestamp"])
+				return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "timestamp %v is not a number", m["timestamp"])
 			}
 			r.Timestamp = time.UnixMilli(ts)
 		}
@@ -454,7 +376,7 @@ func sendAll(ctx context.Context, cl *kgo.Client, id int64, recs []*kgo.Record, 
 		if acks0 {
 			off = "-1"
 		}
-		emit(map[string]any{"event": "producer_send_success", "id": id, "topic": r.Topic, "partition": r.Partition, "offset": off})
+		driverkit.Emit(map[string]any{"event": "producer_send_success", "id": id, "topic": r.Topic, "partition": r.Partition, "offset": off})
 		out = append(out, map[string]any{"topic": r.Topic, "partition": r.Partition, "offset": off})
 	}
 	return out, nil
@@ -480,7 +402,7 @@ func produce(id int64, cmd map[string]any) (any, error) {
 	idempotent := acks == "all" || acks == "-1"
 	if v, ok := cmd["idempotence"].(bool); ok {
 		if v && !idempotent {
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "franz-go's idempotent producer requires acks=all (asked acks=%s)", acks)
+			return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "franz-go's idempotent producer requires acks=all (asked acks=%s)", acks)
 		}
 		idempotent = v
 	}
@@ -492,7 +414,7 @@ func produce(id int64, cmd map[string]any) (any, error) {
 	case "all", "-1":
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
 	default:
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "acks %q", acks)
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "acks %q", acks)
 	}
 	if !idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite())
@@ -511,7 +433,7 @@ func produce(id int64, cmd map[string]any) (any, error) {
 		case "zstd":
 			codec = kgo.ZstdCompression()
 		default:
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "compression %q", c)
+			return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "compression %q", c)
 		}
 		opts = append(opts, kgo.ProducerBatchCompression(codec))
 	}
@@ -541,7 +463,7 @@ func isolation(cmd map[string]any) ([]kgo.Opt, error) {
 	case "read_uncommitted":
 		return []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadUncommitted())}, nil
 	default:
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "isolation_level %v", l)
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "isolation_level %v", l)
 	}
 }
 
@@ -575,24 +497,14 @@ func (o offsets) note(r *kgo.Record) {
 	}
 }
 
-func (o offsets) list() []any {
-	out := []any{}
-	topics := make([]string, 0, len(o))
-	for t := range o {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
-	for _, t := range topics {
-		parts := make([]int, 0, len(o[t]))
-		for p := range o[t] {
-			parts = append(parts, int(p))
-		}
-		sort.Ints(parts)
-		for _, p := range parts {
-			out = append(out, map[string]any{"topic": t, "partition": p, "offset": strconv.FormatInt(o[t][int32(p)].Offset, 10)})
+func (o offsets) list() []driverkit.Offset {
+	flat := map[driverkit.TopicPartition]int64{}
+	for t, parts := range o {
+		for p, eo := range parts {
+			flat[driverkit.TopicPartition{Topic: t, Partition: p}] = eo.Offset
 		}
 	}
-	return out
+	return driverkit.OffsetList(flat)
 }
 
 // commitSync commits exactly `o` and checks every partition's answer.
@@ -621,14 +533,14 @@ func firstCommitError(resp *kmsg.OffsetCommitResponse, err error) error {
 }
 
 // pollErrors: the first decisive error of a poll (or the last other one, in *last).
-func pollErrors(f kgo.Fetches, last **driverError) *driverError {
+func pollErrors(f kgo.Fetches, last **driverkit.Error) *driverkit.Error {
 	for _, fe := range f.Errors() {
 		if errors.Is(fe.Err, context.DeadlineExceeded) || errors.Is(fe.Err, context.Canceled) {
 			continue
 		}
 		e := translate(fe.Err)
 		if fe.Topic != "" {
-			e = &driverError{code: e.code, msg: fmt.Sprintf("%s-%d: %s", fe.Topic, fe.Partition, e.msg), class: e.class}
+			e = &driverkit.Error{Code: e.Code, Message: fmt.Sprintf("%s-%d: %s", fe.Topic, fe.Partition, e.Message), Class: e.Class}
 		}
 		if decisive(e) {
 			return e
@@ -644,7 +556,7 @@ func consume(id int64, cmd map[string]any) (any, error) {
 		mode = m
 	}
 	if mode != "sync" && mode != "async" && mode != "auto" && mode != "none" {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "commit mode %q", mode)
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "commit mode %q", mode)
 	}
 	count, err := requireInt(cmd, "count")
 	if err != nil {
@@ -665,7 +577,7 @@ func consume(id int64, cmd map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	untrack := track(cl.Close)
+	untrack := driverkit.Track(cl.Close)
 	defer func() {
 		ctx, cancel := ctxFor(leaveTimeout)
 		defer cancel()
@@ -679,7 +591,7 @@ func consume(id int64, cmd map[string]any) (any, error) {
 	}()
 	deadline := time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
 	var got []*kgo.Record
-	var last *driverError
+	var last *driverkit.Error
 	for int64(len(got)) < count && time.Now().Before(deadline) {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		f := cl.PollRecords(ctx, int(count)-len(got))
@@ -690,14 +602,14 @@ func consume(id int64, cmd map[string]any) (any, error) {
 		n := 0
 		f.EachRecord(func(r *kgo.Record) { got = append(got, r); n++ })
 		if n > 0 {
-			emit(map[string]any{"event": "records_consumed", "id": id, "count": n})
+			driverkit.Emit(map[string]any{"event": "records_consumed", "id": id, "count": n})
 		}
 	}
 	if int64(len(got)) < count {
-		if last != nil && last.code != "TIMEOUT" {
-			return nil, &driverError{code: last.code, msg: fmt.Sprintf("consumed %d of %d records; franz-go reported %s", len(got), count, last.msg), class: last.class}
+		if last != nil && last.Code != "TIMEOUT" {
+			return nil, &driverkit.Error{Code: last.Code, Message: fmt.Sprintf("consumed %d of %d records; franz-go reported %s", len(got), count, last.Message), Class: last.Class}
 		}
-		return nil, derr("TIMEOUT", "DriverError", "consumed %d of %d records within %d ms", len(got), count, timeoutMs)
+		return nil, driverkit.Errorf("TIMEOUT", "DriverError", "consumed %d of %d records within %d ms", len(got), count, timeoutMs)
 	}
 	o := offsets{}
 	for _, r := range got {
@@ -719,11 +631,11 @@ func consume(id int64, cmd map[string]any) (any, error) {
 				return nil, err
 			}
 		case <-time.After(commitTimeout):
-			return nil, derr("TIMEOUT", "DriverError", "async commit not acknowledged within %s", commitTimeout)
+			return nil, driverkit.Errorf("TIMEOUT", "DriverError", "async commit not acknowledged within %s", commitTimeout)
 		}
 	}
 	if mode == "sync" || mode == "async" {
-		emit(map[string]any{"event": "offsets_committed", "id": id, "offsets": o.list()})
+		driverkit.Emit(map[string]any{"event": "offsets_committed", "id": id, "offsets": o.list()})
 	}
 	recs := make([]any, 0, len(got))
 	for _, r := range got {
@@ -830,7 +742,7 @@ func describeGroup(_ int64, cmd map[string]any) (any, error) {
 		}
 		d, ok := dg[group]
 		if !ok {
-			return nil, derr("UNKNOWN", "DriverError", "describe_group %s: no answer for the group", group)
+			return nil, driverkit.Errorf("UNKNOWN", "DriverError", "describe_group %s: no answer for the group", group)
 		}
 		if d.Err != nil {
 			return nil, fmt.Errorf("describe_group %s: %w", group, d.Err)
@@ -846,27 +758,20 @@ func committedOffsets(_ int64, cmd map[string]any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := []map[string]any{}
+		committed := map[driverkit.TopicPartition]int64{}
 		var firstErr error
 		or.Each(func(o kadm.OffsetResponse) {
 			if o.Err != nil && firstErr == nil {
 				firstErr = fmt.Errorf("committed_offsets %s-%d: %w", o.Topic, o.Partition, o.Err)
 			}
 			if o.Err == nil && o.At >= 0 {
-				out = append(out, map[string]any{"topic": o.Topic, "partition": int(o.Partition), "offset": strconv.FormatInt(o.At, 10)})
+				committed[driverkit.TopicPartition{Topic: o.Topic, Partition: o.Partition}] = o.At
 			}
 		})
 		if firstErr != nil {
 			return nil, firstErr
 		}
-		sort.Slice(out, func(i, j int) bool {
-			a, b := out[i], out[j]
-			if a["topic"] != b["topic"] {
-				return a["topic"].(string) < b["topic"].(string)
-			}
-			return a["partition"].(int) < b["partition"].(int)
-		})
-		return map[string]any{"offsets": out}, nil
+		return map[string]any{"offsets": driverkit.OffsetList(committed)}, nil
 	})
 }
 
@@ -886,7 +791,8 @@ func clientAPIVersions(_ int64, _ map[string]any) (any, error) {
 }
 
 func main() {
-	handlers := map[string]handler{
+	handlers := map[string]driverkit.Handler{}
+	for _, ops := range []map[string]handler{{
 		"check_login":           checkLogin,
 		"create_topics":         createTopics,
 		"delete_topics":         deleteTopics,
@@ -899,12 +805,17 @@ func main() {
 		"describe_group":        describeGroup,
 		"committed_offsets":     committedOffsets,
 		"client_api_versions":   clientAPIVersions,
+	}, sessionHandlers, txnHandlers} {
+		for op, h := range ops {
+			handlers[op] = h.kit()
+		}
 	}
-	for k, v := range sessionHandlers {
-		handlers[k] = v
-	}
-	for k, v := range txnHandlers {
-		handlers[k] = v
-	}
-	serve(clientName, libraryVersion(), capabilities, handlers, map[string]any{"go": runtime.Version()})
+	driverkit.Driver{
+		Client:         clientName,
+		Version:        driverkit.ModuleVersion("github.com/twmb/franz-go"),
+		Capabilities:   capabilities,
+		Handlers:       handlers,
+		Errors:         franzErrors,
+		ExitCloseBound: 3 * time.Second,
+	}.Serve()
 }

@@ -7,20 +7,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"kop-conformance/harness/clients/go/driverkit"
 )
 
-type tp struct {
-	topic     string
-	partition int32
-}
+type tp = driverkit.TopicPartition
 
 type session struct {
 	handle   string
@@ -33,10 +29,7 @@ type session struct {
 	closed   bool
 }
 
-var (
-	sessions   = map[string]*session{}
-	sessionSeq int
-)
+var sessions = driverkit.NewHandles[*session]("franz", "consumer session")
 
 func (s *session) setAssigned(m map[string][]int32, add bool) {
 	s.mu.Lock()
@@ -44,32 +37,18 @@ func (s *session) setAssigned(m map[string][]int32, add bool) {
 	for t, ps := range m {
 		for _, p := range ps {
 			if add {
-				s.assigned[tp{t, p}] = true
+				s.assigned[tp{Topic: t, Partition: p}] = true
 			} else {
-				delete(s.assigned, tp{t, p})
+				delete(s.assigned, tp{Topic: t, Partition: p})
 			}
 		}
 	}
 }
 
-func (s *session) assignment() []any {
+func (s *session) assignment() []tp {
 	s.mu.Lock()
-	keys := make([]tp, 0, len(s.assigned))
-	for k := range s.assigned {
-		keys = append(keys, k)
-	}
-	s.mu.Unlock()
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].topic != keys[j].topic {
-			return keys[i].topic < keys[j].topic
-		}
-		return keys[i].partition < keys[j].partition
-	})
-	out := make([]any, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, map[string]any{"topic": k.topic, "partition": k.partition})
-	}
-	return out
+	defer s.mu.Unlock()
+	return driverkit.Assignment(s.assigned)
 }
 
 // close leaves the group (bounded) and closes the client; idempotent.
@@ -85,7 +64,7 @@ func (s *session) close(d time.Duration) {
 	defer cancel()
 	s.cl.AllowRebalance()
 	if err := s.cl.LeaveGroupContext(ctx); err != nil {
-		logf("session %s: leaving the group: %v", s.handle, err)
+		driverkit.Logf("session %s: leaving the group: %v", s.handle, err)
 	}
 	s.cl.Close()
 	s.untrack()
@@ -111,20 +90,14 @@ func consumerOpen(_ int64, cmd map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessionSeq++
-	s.handle = "franz-" + strconv.Itoa(sessionSeq)
 	s.cl = cl
-	s.untrack = track(func() { s.close(4 * time.Second) })
-	sessions[s.handle] = s
+	s.untrack = driverkit.Track(func() { s.close(4 * time.Second) })
+	s.handle = sessions.Add(s)
 	return map[string]any{"handle": s.handle}, nil
 }
 
 func sessionOf(cmd map[string]any, key string) (*session, error) {
-	s := sessions[str(cmd, key)]
-	if s == nil {
-		return nil, derr("UNKNOWN", "DriverError", "no open consumer session %q", str(cmd, key))
-	}
-	return s, nil
+	return sessions.Get(str(cmd, key))
 }
 
 func consumerPoll(id int64, cmd map[string]any) (any, error) {
@@ -137,18 +110,18 @@ func consumerPoll(id int64, cmd map[string]any) (any, error) {
 		return nil, err
 	}
 	if timeoutMs < 0 {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "timeout_ms must not be negative")
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "timeout_ms must not be negative")
 	}
 	s.cl.AllowRebalance()
 	ctx, cancel := ctxFor(time.Duration(timeoutMs) * time.Millisecond)
 	f := s.cl.PollRecords(ctx, 500)
 	cancel()
-	var last *driverError
+	var last *driverkit.Error
 	if e := pollErrors(f, &last); e != nil {
 		return nil, e
 	}
 	if last != nil {
-		logf("session %s poll: %s", s.handle, last.msg)
+		driverkit.Logf("session %s poll: %s", s.handle, last.Message)
 	}
 	recs := []any{}
 	f.EachRecord(func(r *kgo.Record) {
@@ -156,7 +129,7 @@ func consumerPoll(id int64, cmd map[string]any) (any, error) {
 		recs = append(recs, recordOut(r))
 	})
 	if len(recs) > 0 {
-		emit(map[string]any{"event": "records_consumed", "id": id, "count": len(recs)})
+		driverkit.Emit(map[string]any{"event": "records_consumed", "id": id, "count": len(recs)})
 	}
 	return map[string]any{"records": recs, "assignment": s.assignment()}, nil
 }
@@ -170,7 +143,7 @@ func consumerCommit(id int64, cmd map[string]any) (any, error) {
 		if err := commitSync(s.cl, s.next); err != nil {
 			return nil, err
 		}
-		emit(map[string]any{"event": "offsets_committed", "id": id, "offsets": s.next.list()})
+		driverkit.Emit(map[string]any{"event": "offsets_committed", "id": id, "offsets": s.next.list()})
 	}
 	return map[string]any{"offsets": s.next.list()}, nil
 }
@@ -183,26 +156,24 @@ func consumerSeek(_ int64, cmd map[string]any) (any, error) {
 	topic := str(cmd, "topic")
 	p, ok := num(cmd["partition"])
 	if !ok {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "partition must be an integer")
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "partition must be an integer")
 	}
 	off, ok := num(cmd["offset"])
 	if !ok || off < 0 {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "offset must be >= 0, got %v", cmd["offset"])
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "offset must be >= 0, got %v", cmd["offset"])
 	}
 	s.mu.Lock()
-	held := s.assigned[tp{topic, int32(p)}]
+	held := s.assigned[tp{Topic: topic, Partition: int32(p)}]
 	s.mu.Unlock()
 	if !held {
-		return nil, derr("UNKNOWN", "IllegalStateError", "seek: %s-%d is not assigned to this member (poll until it is)", topic, p)
+		return nil, driverkit.Errorf("UNKNOWN", "IllegalStateError", "seek: %s-%d is not assigned to this member (poll until it is)", topic, p)
 	}
 	s.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{topic: {int32(p): {Epoch: -1, Offset: off}}})
 	return map[string]any{}, nil
 }
 
 func consumerClose(_ int64, cmd map[string]any) (any, error) {
-	s := sessions[str(cmd, "handle")]
-	if s != nil { // an unknown (or already closed) handle is not an error
-		delete(sessions, s.handle)
+	if s, ok := sessions.Take(str(cmd, "handle")); ok { // an unknown (or already closed) handle is not an error
 		s.close(30 * time.Second)
 	}
 	return map[string]any{}, nil
@@ -226,17 +197,10 @@ type txnProducer struct {
 	untrack func()
 }
 
-var (
-	txns   = map[string]*txnProducer{}
-	txnSeq int
-)
+var txns = driverkit.NewHandles[*txnProducer]("franz-txn", "transactional producer")
 
 func txnOf(cmd map[string]any) (*txnProducer, error) {
-	t := txns[str(cmd, "handle")]
-	if t == nil {
-		return nil, derr("UNKNOWN", "DriverError", "no open transactional producer %q", str(cmd, "handle"))
-	}
-	return t, nil
+	return txns.Get(str(cmd, "handle"))
 }
 
 func txnProducerOpen(_ int64, cmd map[string]any) (any, error) {
@@ -260,12 +224,9 @@ func txnProducerOpen(_ int64, cmd map[string]any) (any, error) {
 		cl.Close()
 		return nil, err
 	}
-	txnSeq++
-	h := "franz-txn-" + strconv.Itoa(txnSeq)
 	t := &txnProducer{cl: cl, id: tid}
-	t.untrack = track(cl.Close)
-	txns[h] = t
-	return map[string]any{"handle": h}, nil
+	t.untrack = driverkit.Track(cl.Close)
+	return map[string]any{"handle": txns.Add(t)}, nil
 }
 
 func txnBegin(_ int64, cmd map[string]any) (any, error) {
@@ -409,9 +370,7 @@ func txnEnd(cmd map[string]any, commit kgo.TransactionEndTry) (any, error) {
 }
 
 func txnProducerClose(_ int64, cmd map[string]any) (any, error) {
-	h := str(cmd, "handle")
-	if t := txns[h]; t != nil {
-		delete(txns, h)
+	if t, ok := txns.Take(str(cmd, "handle")); ok {
 		t.cl.Close()
 		t.untrack()
 	}

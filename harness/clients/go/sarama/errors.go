@@ -1,21 +1,18 @@
 // Sarama's errors → the suite's canonical codes (harness/errors/canonical.ts): the Kafka
-// protocol's error name where the broker answered one, our own codes for TLS, sockets, DNS and
-// timeouts, UNKNOWN with the error's own text and type otherwise.
+// protocol's error name where the broker answered one, through Sarama's own wrappers; TLS,
+// sockets, DNS and timeouts are driverkit's common checks; UNKNOWN with the error's own text
+// and type otherwise.
 package main
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/IBM/sarama"
+	"kop-conformance/harness/clients/go/driverkit"
 )
 
 // The Kafka protocol's error names by code (Apache Kafka's Errors.java).
@@ -59,17 +56,19 @@ var kafkaCodes = func() []int16 {
 	return out
 }()
 
-// canonical finds the most specific canonical code in err's chain (wrapped and joined errors
-// included); "" when nothing specific is there.
-func canonical(err error) string {
-	if err == nil {
-		return ""
-	}
-	var de *driverError
-	if errors.As(err, &de) {
-		return de.code
-	}
-	// A broker's answer wins over the socket error that may have followed it.
+// saramaErrors is set in init: its hooks call canonical, which uses it.
+var saramaErrors driverkit.Mapping
+
+func init() {
+	saramaErrors = driverkit.Mapping{Broker: brokerCode, Transport: transportCode, Late: lateCode, Class: errorClass}
+}
+
+// canonical finds the most specific canonical code in err's chain; "" when nothing specific
+// is there.
+func canonical(err error) string { return saramaErrors.Code(err) }
+
+// brokerCode: a broker's error code, also inside a producer's per-message errors.
+func brokerCode(err error) string {
 	if kerr, ok := kafkaErrorIn(err); ok {
 		return kafkaName(kerr)
 	}
@@ -81,29 +80,21 @@ func canonical(err error) string {
 	if errors.As(err, &pes) && len(pes) > 0 {
 		return canonical(pes[0].Err)
 	}
-	if code := tlsCode(err); code != "" {
-		return code
-	}
+	return ""
+}
+
+// transportCode: a DNS lookup that timed out is a TIMEOUT, not an unresolvable host.
+func transportCode(err error) string {
 	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		if dns.IsTimeout {
-			return "TIMEOUT"
-		}
-		return "HOST_UNRESOLVABLE"
-	}
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "CONNECTION_REFUSED"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "CONNECTION_CLOSED"
-	case errors.Is(err, context.DeadlineExceeded):
+	if errors.As(err, &dns) && dns.IsTimeout {
 		return "TIMEOUT"
-	case errors.Is(err, sarama.ErrMessageTooLarge):
+	}
+	return ""
+}
+
+func lateCode(err error) string {
+	if errors.Is(err, sarama.ErrMessageTooLarge) {
 		return "MESSAGE_TOO_LARGE"
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
-		return "TIMEOUT"
 	}
 	var cerr sarama.ConfigurationError
 	if errors.As(err, &cerr) {
@@ -116,41 +107,10 @@ func canonical(err error) string {
 	return ""
 }
 
-func tlsCode(err error) string {
-	var unknownCA x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	var header tls.RecordHeaderError
-	var alert tls.AlertError
-	switch {
-	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify),
-		errors.As(err, &header), errors.As(err, &alert):
-		return "TLS_HANDSHAKE_FAILED"
-	}
-	if strings.Contains(err.Error(), "tls: ") {
-		return "TLS_HANDSHAKE_FAILED"
-	}
-	return ""
-}
-
-// translate gives a failed command's canonical code, message and class.
-func translate(err error) (code, message, class string) {
-	var de *driverError
-	if errors.As(err, &de) && de == err {
-		return de.code, de.message, de.class
-	}
-	code = canonical(err)
-	if code == "" {
-		code = "UNKNOWN"
-	}
-	return code, err.Error(), errorClass(err)
-}
-
-// errorClass names the most telling Go type in the chain (the first that is not a wrapper).
+// errorClass names a broker's error by its Kafka name; other errors by their Go type.
 func errorClass(err error) string {
 	if kerr, ok := kafkaErrorIn(err); ok {
 		return "sarama.KError(" + kafkaName(kerr) + ")"
 	}
-	return fmt.Sprintf("%T", err)
+	return ""
 }

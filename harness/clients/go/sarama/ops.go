@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
+	"kop-conformance/harness/clients/go/driverkit"
 )
 
 // bounded runs fn on its own goroutine and gives up after d with TIMEOUT (the client fn uses
@@ -25,7 +25,7 @@ func bounded[T any](d time.Duration, what string, fn func() (T, error)) (T, erro
 		defer func() {
 			if r := recover(); r != nil {
 				var zero T
-				ch <- res{zero, derr("UNKNOWN", "panic", "%s: %v", what, r)}
+				ch <- res{zero, driverkit.Errorf("UNKNOWN", "panic", "%s: %v", what, r)}
 			}
 		}()
 		v, err := fn()
@@ -36,7 +36,7 @@ func bounded[T any](d time.Duration, what string, fn func() (T, error)) (T, erro
 		return r.v, r.err
 	case <-time.After(d):
 		var zero T
-		return zero, derr("TIMEOUT", "Timeout", "%s did not finish within %s", what, d)
+		return zero, driverkit.Errorf("TIMEOUT", "Timeout", "%s did not finish within %s", what, d)
 	}
 }
 
@@ -46,27 +46,19 @@ func closeBounded(what string, closeFn func() error) {
 	go func() {
 		defer close(done)
 		if err := closeFn(); err != nil {
-			logf("%s: close: %v", what, err)
+			driverkit.Logf("%s: close: %v", what, err)
 		}
 	}()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		logf("%s: close did not finish within 5 s", what)
+		driverkit.Logf("%s: close did not finish within 5 s", what)
 	}
-}
-
-func decode[T any](raw json.RawMessage) (*T, error) {
-	var v T
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "bad command: %v", err)
-	}
-	return &v, nil
 }
 
 // newClient connects, logs in and makes a metadata round trip (Sarama's NewClient does all three).
 func newClient(raw json.RawMessage, clientID string, adjust func(*sarama.Config)) (sarama.Client, *sarama.Config, error) {
-	conn, err := parseConn(raw)
+	conn, err := driverkit.ConnOf(raw)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,9 +70,9 @@ func newClient(raw json.RawMessage, clientID string, adjust func(*sarama.Config)
 		adjust(cfg)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, derr("UNSUPPORTED_SETTING", fmt.Sprintf("%T", err), "%v", err)
+		return nil, nil, driverkit.Errorf("UNSUPPORTED_SETTING", fmt.Sprintf("%T", err), "%v", err)
 	}
-	addrs, err := conn.addrs()
+	addrs, err := conn.Brokers()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -115,7 +107,7 @@ func probe(addrs []string, cfg *sarama.Config) error {
 		return err, nil
 	})
 	go b.Close()
-	logf("probe of %s after %q: %v", addrs[0], "NewClient", cause)
+	driverkit.Logf("probe of %s after %q: %v", addrs[0], "NewClient", cause)
 	return cause
 }
 
@@ -144,238 +136,195 @@ func newAdmin(raw json.RawMessage) (sarama.ClusterAdmin, func(), error) {
 		client.Close()
 		return nil, nil, err
 	}
-	tid := track(func() { admin.Close() })
-	return admin, func() { untrack(tid); closeBounded("admin", admin.Close) }, nil
+	untrack := driverkit.Track(func() { admin.Close() })
+	return admin, func() { untrack(); closeBounded("admin", admin.Close) }, nil
 }
 
 const adminBound = 30 * time.Second
 
-func createTopics(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
-		Topics []struct {
-			Name       string `json:"name"`
-			Partitions int32  `json:"partitions"`
-		} `json:"topics"`
-	}](raw)
+// adminOp decodes a command into a C and runs fn with an admin client that is closed after it.
+// idle (may be nil) answers without connecting when it returns non-nil.
+func adminOp[C any](raw json.RawMessage, idle func(cmd *C) any, fn func(cmd *C, admin sarama.ClusterAdmin) (any, error)) (any, error) {
+	cmd, err := driverkit.Decode[C](raw)
 	if err != nil {
 		return nil, err
+	}
+	if idle != nil {
+		if answer := idle(cmd); answer != nil {
+			return answer, nil
+		}
 	}
 	admin, done, err := newAdmin(raw)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	for _, t := range cmd.Topics {
-		p := t.Partitions
-		if p <= 0 {
-			p = 1
-		}
-		_, err := bounded(adminBound, "create_topics "+t.Name, func() (struct{}, error) {
-			return struct{}{}, admin.CreateTopic(t.Name, &sarama.TopicDetail{NumPartitions: p, ReplicationFactor: 1}, false)
-		})
-		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			return nil, err
-		}
+	return fn(cmd, admin)
+}
+
+type topicsCmd struct {
+	Topics []string `json:"topics"`
+}
+
+type groupCmd struct {
+	GroupID string `json:"group_id"`
+}
+
+func createTopics(id int64, raw json.RawMessage) (any, error) {
+	type topic struct {
+		Name       string `json:"name"`
+		Partitions int32  `json:"partitions"`
 	}
-	return map[string]any{}, nil
+	return adminOp(raw, nil, func(cmd *struct {
+		Topics []topic `json:"topics"`
+	}, admin sarama.ClusterAdmin) (any, error) {
+		for _, t := range cmd.Topics {
+			p := max(t.Partitions, 1)
+			_, err := bounded(adminBound, "create_topics "+t.Name, func() (struct{}, error) {
+				return struct{}{}, admin.CreateTopic(t.Name, &sarama.TopicDetail{NumPartitions: p, ReplicationFactor: 1}, false)
+			})
+			if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+				return nil, err
+			}
+		}
+		return map[string]any{}, nil
+	})
+}
+
+// noTopics answers a command that names no topic without connecting.
+func noTopics(answer any) func(*topicsCmd) any {
+	return func(cmd *topicsCmd) any {
+		if len(cmd.Topics) == 0 {
+			return answer
+		}
+		return nil
+	}
 }
 
 func deleteTopics(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
-		Topics []string `json:"topics"`
-	}](raw)
-	if err != nil {
-		return nil, err
-	}
-	if len(cmd.Topics) == 0 {
+	return adminOp(raw, noTopics(map[string]any{}), func(cmd *topicsCmd, admin sarama.ClusterAdmin) (any, error) {
+		for _, t := range cmd.Topics {
+			_, err := bounded(adminBound, "delete_topics "+t, func() (struct{}, error) { return struct{}{}, admin.DeleteTopic(t) })
+			if err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+				return nil, err
+			}
+		}
 		return map[string]any{}, nil
-	}
-	admin, done, err := newAdmin(raw)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	for _, t := range cmd.Topics {
-		_, err := bounded(adminBound, "delete_topics "+t, func() (struct{}, error) { return struct{}{}, admin.DeleteTopic(t) })
-		if err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+	})
+}
+
+// listNames answers a listing op: the sorted names of what list returns, under key.
+func listNames[V any](raw json.RawMessage, op, key string, list func(sarama.ClusterAdmin) (map[string]V, error)) (any, error) {
+	return adminOp(raw, nil, func(_ *struct{}, admin sarama.ClusterAdmin) (any, error) {
+		named, err := bounded(adminBound, op, func() (map[string]V, error) { return list(admin) })
+		if err != nil {
 			return nil, err
 		}
-	}
-	return map[string]any{}, nil
+		return map[string]any{key: driverkit.SortedKeys(named)}, nil
+	})
 }
 
 func listTopics(id int64, raw json.RawMessage) (any, error) {
-	admin, done, err := newAdmin(raw)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	topics, err := bounded(adminBound, "list_topics", admin.ListTopics)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(topics))
-	for n := range topics {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return map[string]any{"topics": names}, nil
+	return listNames(raw, "list_topics", "topics", sarama.ClusterAdmin.ListTopics)
 }
 
 func describeTopics(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
-		Topics []string `json:"topics"`
-	}](raw)
-	if err != nil {
-		return nil, err
-	}
-	if len(cmd.Topics) == 0 {
-		return map[string]any{"topics": []any{}}, nil
-	}
-	admin, done, err := newAdmin(raw)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	md, err := bounded(adminBound, "describe_topics", func() ([]*sarama.TopicMetadata, error) { return admin.DescribeTopics(cmd.Topics) })
-	if err != nil {
-		return nil, err
-	}
-	byName := map[string]*sarama.TopicMetadata{}
-	for _, t := range md {
-		byName[t.Name] = t
-	}
-	out := []map[string]any{}
-	for _, name := range cmd.Topics {
-		t := byName[name]
-		if t == nil {
-			return nil, derr("UNKNOWN_TOPIC_OR_PARTITION", "sarama.KError(UNKNOWN_TOPIC_OR_PARTITION)", "describe_topics: %s is not in the metadata answer", name)
+	return adminOp(raw, noTopics(map[string]any{"topics": []any{}}), func(cmd *topicsCmd, admin sarama.ClusterAdmin) (any, error) {
+		md, err := bounded(adminBound, "describe_topics", func() ([]*sarama.TopicMetadata, error) { return admin.DescribeTopics(cmd.Topics) })
+		if err != nil {
+			return nil, err
 		}
-		if t.Err != sarama.ErrNoError {
-			return nil, fmt.Errorf("describe_topics %s: %w", name, t.Err)
+		byName := map[string]*sarama.TopicMetadata{}
+		for _, t := range md {
+			byName[t.Name] = t
 		}
-		out = append(out, map[string]any{"name": name, "partitions": len(t.Partitions)})
-	}
-	return map[string]any{"topics": out}, nil
+		out := []map[string]any{}
+		for _, name := range cmd.Topics {
+			t := byName[name]
+			if t == nil {
+				return nil, driverkit.Errorf("UNKNOWN_TOPIC_OR_PARTITION", "sarama.KError(UNKNOWN_TOPIC_OR_PARTITION)", "describe_topics: %s is not in the metadata answer", name)
+			}
+			if t.Err != sarama.ErrNoError {
+				return nil, fmt.Errorf("describe_topics %s: %w", name, t.Err)
+			}
+			out = append(out, map[string]any{"name": name, "partitions": len(t.Partitions)})
+		}
+		return map[string]any{"topics": out}, nil
+	})
 }
 
 func describeTopicConfig(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
+	return adminOp(raw, nil, func(cmd *struct {
 		Topic string `json:"topic"`
-	}](raw)
-	if err != nil {
-		return nil, err
-	}
-	admin, done, err := newAdmin(raw)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	entries, err := bounded(adminBound, "describe_topic_config", func() ([]sarama.ConfigEntry, error) {
-		return admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: cmd.Topic})
-	})
-	if err != nil {
-		return nil, err
-	}
-	configs := map[string]any{}
-	for _, e := range entries {
-		if e.Sensitive {
-			configs[e.Name] = nil
-		} else {
-			configs[e.Name] = e.Value
+	}, admin sarama.ClusterAdmin) (any, error) {
+		entries, err := bounded(adminBound, "describe_topic_config", func() ([]sarama.ConfigEntry, error) {
+			return admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: cmd.Topic})
+		})
+		if err != nil {
+			return nil, err
 		}
-	}
-	return map[string]any{"configs": configs}, nil
+		configs := map[string]any{}
+		for _, e := range entries {
+			if e.Sensitive {
+				configs[e.Name] = nil
+			} else {
+				configs[e.Name] = e.Value
+			}
+		}
+		return map[string]any{"configs": configs}, nil
+	})
 }
 
 func listGroups(id int64, raw json.RawMessage) (any, error) {
-	admin, done, err := newAdmin(raw)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	groups, err := bounded(adminBound, "list_groups", admin.ListConsumerGroups)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(groups))
-	for g := range groups {
-		names = append(names, g)
-	}
-	sort.Strings(names)
-	return map[string]any{"groups": names}, nil
+	return listNames(raw, "list_groups", "groups", sarama.ClusterAdmin.ListConsumerGroups)
 }
 
 func describeGroup(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
-		GroupID string `json:"group_id"`
-	}](raw)
-	if err != nil {
-		return nil, err
-	}
-	admin, done, err := newAdmin(raw)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	ds, err := bounded(adminBound, "describe_group", func() ([]*sarama.GroupDescription, error) {
-		return admin.DescribeConsumerGroups([]string{cmd.GroupID})
+	return adminOp(raw, nil, func(cmd *groupCmd, admin sarama.ClusterAdmin) (any, error) {
+		ds, err := bounded(adminBound, "describe_group", func() ([]*sarama.GroupDescription, error) {
+			return admin.DescribeConsumerGroups([]string{cmd.GroupID})
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if d.GroupId != cmd.GroupID {
+				continue
+			}
+			if d.Err != sarama.ErrNoError {
+				return nil, fmt.Errorf("describe_group %s: %w", cmd.GroupID, d.Err)
+			}
+			return map[string]any{"group_id": cmd.GroupID, "state": d.State, "members": len(d.Members)}, nil
+		}
+		return nil, driverkit.Errorf("UNKNOWN", "DriverError", "describe_group: no description of %s in the answer", cmd.GroupID)
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range ds {
-		if d.GroupId != cmd.GroupID {
-			continue
-		}
-		if d.Err != sarama.ErrNoError {
-			return nil, fmt.Errorf("describe_group %s: %w", cmd.GroupID, d.Err)
-		}
-		return map[string]any{"group_id": cmd.GroupID, "state": d.State, "members": len(d.Members)}, nil
-	}
-	return nil, derr("UNKNOWN", "DriverError", "describe_group: no description of %s in the answer", cmd.GroupID)
 }
 
 func committedOffsets(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
-		GroupID string `json:"group_id"`
-	}](raw)
-	if err != nil {
-		return nil, err
-	}
-	admin, done, err := newAdmin(raw)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	resp, err := bounded(adminBound, "committed_offsets", func() (*sarama.OffsetFetchResponse, error) {
-		return admin.ListConsumerGroupOffsets(cmd.GroupID, nil)
-	})
-	if err != nil {
-		return nil, err
-	}
-	blocks := resp.Blocks
-	if len(resp.Groups) > 0 {
-		blocks = resp.Groups[0].Blocks
-	}
-	out := []map[string]any{}
-	for topic, parts := range blocks {
-		for p, b := range parts {
-			if b.Err != sarama.ErrNoError {
-				return nil, fmt.Errorf("committed_offsets %s-%d: %w", topic, p, b.Err)
-			}
-			if b.Offset >= 0 {
-				out = append(out, map[string]any{"topic": topic, "partition": p, "offset": strconv.FormatInt(b.Offset, 10)})
+	return adminOp(raw, nil, func(cmd *groupCmd, admin sarama.ClusterAdmin) (any, error) {
+		resp, err := bounded(adminBound, "committed_offsets", func() (*sarama.OffsetFetchResponse, error) {
+			return admin.ListConsumerGroupOffsets(cmd.GroupID, nil)
+		})
+		if err != nil {
+			return nil, err
+		}
+		blocks := resp.Blocks
+		if len(resp.Groups) > 0 {
+			blocks = resp.Groups[0].Blocks
+		}
+		offsets := map[driverkit.TopicPartition]int64{}
+		for topic, parts := range blocks {
+			for p, b := range parts {
+				if b.Err != sarama.ErrNoError {
+					return nil, fmt.Errorf("committed_offsets %s-%d: %w", topic, p, b.Err)
+				}
+				if b.Offset >= 0 {
+					offsets[driverkit.TopicPartition{Topic: topic, Partition: p}] = b.Offset
+				}
 			}
 		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i]["topic"] != out[j]["topic"] {
-			return out[i]["topic"].(string) < out[j]["topic"].(string)
-		}
-		return out[i]["partition"].(int32) < out[j]["partition"].(int32)
+		return map[string]any{"offsets": driverkit.OffsetList(offsets)}, nil
 	})
-	return map[string]any{"offsets": out}, nil
 }
 
 // ---------------------------------------------------------------------------------------
@@ -420,12 +369,7 @@ func toMessage(topic string, r outRecord) (*sarama.ProducerMessage, error) {
 	if r.Value != nil {
 		m.Value = sarama.StringEncoder(*r.Value)
 	}
-	keys := make([]string, 0, len(r.Headers))
-	for k := range r.Headers {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range driverkit.SortedKeys(r.Headers) {
 		m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(k), Value: []byte(r.Headers[k])})
 	}
 	if r.Partition != nil {
@@ -435,11 +379,23 @@ func toMessage(topic string, r outRecord) (*sarama.ProducerMessage, error) {
 	if r.Timestamp != nil {
 		ms, err := strconv.ParseInt(*r.Timestamp, 10, 64)
 		if err != nil {
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "timestamp %q is not a decimal number", *r.Timestamp)
+			return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "timestamp %q is not a decimal number", *r.Timestamp)
 		}
 		m.Timestamp = time.UnixMilli(ms)
 	}
 	return m, nil
+}
+
+func toMessages(topic string, records []outRecord) ([]*sarama.ProducerMessage, error) {
+	msgs := make([]*sarama.ProducerMessage, len(records))
+	for i, r := range records {
+		m, err := toMessage(topic, r)
+		if err != nil {
+			return nil, err
+		}
+		msgs[i] = m
+	}
+	return msgs, nil
 }
 
 var compressions = map[string]sarama.CompressionCodec{
@@ -450,7 +406,7 @@ var compressions = map[string]sarama.CompressionCodec{
 const produceBound = 30 * time.Second
 
 func produce(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
+	cmd, err := driverkit.Decode[struct {
 		Topic       string      `json:"topic"`
 		Records     []outRecord `json:"records"`
 		Acks        *string     `json:"acks"`
@@ -469,22 +425,20 @@ func produce(id int64, raw json.RawMessage) (any, error) {
 			acks = sarama.WaitForLocal
 		case "all", "-1":
 		default:
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "acks %q", *cmd.Acks)
+			return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "acks %q", *cmd.Acks)
 		}
 	}
 	codec := sarama.CompressionNone
 	if cmd.Compression != "" {
 		c, ok := compressions[cmd.Compression]
 		if !ok {
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "compression %q", cmd.Compression)
+			return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "compression %q", cmd.Compression)
 		}
 		codec = c
 	}
-	msgs := make([]*sarama.ProducerMessage, len(cmd.Records))
-	for i, r := range cmd.Records {
-		if msgs[i], err = toMessage(cmd.Topic, r); err != nil {
-			return nil, err
-		}
+	msgs, err := toMessages(cmd.Topic, cmd.Records)
+	if err != nil {
+		return nil, err
 	}
 	client, _, err := newClient(raw, "kop-conformance-sarama-producer", func(c *sarama.Config) {
 		c.Producer.RequiredAcks = acks
@@ -514,9 +468,9 @@ func produce(id int64, raw json.RawMessage) (any, error) {
 		client.Close()
 		return nil, err
 	}
-	tid := track(func() { producer.Close(); client.Close() })
+	untrack := driverkit.Track(func() { producer.Close(); client.Close() })
 	defer func() {
-		untrack(tid)
+		untrack()
 		closeBounded("producer", producer.Close)
 		closeBounded("producer client", client.Close)
 	}()
@@ -526,14 +480,20 @@ func produce(id int64, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sent(id, msgs, acks == sarama.NoResponse), nil
+}
+
+// sent is the result of a produce: each message's topic, partition and offset ("-1" when
+// the broker does not answer, acks=0) in the order sent, each also reported as an event.
+func sent(id int64, msgs []*sarama.ProducerMessage, unanswered bool) map[string]any {
 	out := make([]map[string]any, len(msgs))
 	for i, m := range msgs {
 		off := strconv.FormatInt(m.Offset, 10)
-		if acks == sarama.NoResponse {
+		if unanswered {
 			off = "-1"
 		}
 		out[i] = map[string]any{"topic": m.Topic, "partition": m.Partition, "offset": off}
-		emit(map[string]any{"event": "producer_send_success", "id": id, "topic": m.Topic, "partition": m.Partition, "offset": off})
+		driverkit.Emit(map[string]any{"event": "producer_send_success", "id": id, "topic": m.Topic, "partition": m.Partition, "offset": off})
 	}
-	return map[string]any{"records": out}, nil
+	return map[string]any{"records": out}
 }

@@ -11,18 +11,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
+	"kop-conformance/harness/clients/go/driverkit"
 )
 
-type tp struct {
-	topic     string
-	partition int32
-}
+type tp = driverkit.TopicPartition
 
 // Group timeouts (as the other drivers use them).
 const (
@@ -57,7 +54,7 @@ type member struct {
 	next   map[tp]int64 // position after every record handed out
 
 	closeOnce sync.Once
-	tid       int
+	untrack   func()
 }
 
 func (m *member) signal() {
@@ -88,7 +85,7 @@ func (m *member) Cleanup(s sarama.ConsumerGroupSession) error {
 }
 
 func (m *member) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
-	logf("group %s: claim %s-%d starts at offset %d (high-water mark %d)", m.groupID, c.Topic(), c.Partition(), c.InitialOffset(), c.HighWaterMarkOffset())
+	driverkit.Logf("group %s: claim %s-%d starts at offset %d (high-water mark %d)", m.groupID, c.Topic(), c.Partition(), c.InitialOffset(), c.HighWaterMarkOffset())
 	for {
 		select {
 		case msg, ok := <-c.Messages():
@@ -120,7 +117,7 @@ func (m *member) record(err error) {
 		m.fatal = err
 	}
 	m.mu.Unlock()
-	logf("group %s: %v", m.groupID, err)
+	driverkit.Logf("group %s: %v", m.groupID, err)
 	m.signal()
 }
 
@@ -156,7 +153,7 @@ type memberOpts struct {
 
 func openMember(raw json.RawMessage, o *memberOpts, autoCommit bool) (*member, error) {
 	if len(o.Topics) == 0 {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "no topics to subscribe to")
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "no topics to subscribe to")
 	}
 	isolation := sarama.ReadUncommitted
 	if o.IsolationLevel != nil {
@@ -165,7 +162,7 @@ func openMember(raw json.RawMessage, o *memberOpts, autoCommit bool) (*member, e
 			isolation = sarama.ReadCommitted
 		case "read_uncommitted":
 		default:
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "isolation_level %q", *o.IsolationLevel)
+			return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "isolation_level %q", *o.IsolationLevel)
 		}
 	}
 	client, _, err := newClient(raw, "kop-conformance-sarama-consumer", func(c *sarama.Config) {
@@ -195,7 +192,7 @@ func openMember(raw json.RawMessage, o *memberOpts, autoCommit bool) (*member, e
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &member{groupID: o.GroupID, topics: o.Topics, client: client, group: group, ctx: ctx, cancel: cancel,
 		loop: make(chan struct{}), wake: make(chan struct{}, 1), next: map[tp]int64{}}
-	m.tid = track(func() { m.close(4 * time.Second) })
+	m.untrack = driverkit.Track(func() { m.close(4 * time.Second) })
 	go func() {
 		for err := range group.Errors() {
 			m.record(err)
@@ -209,7 +206,7 @@ func openMember(raw json.RawMessage, o *memberOpts, autoCommit bool) (*member, e
 func (m *member) close(d time.Duration) error {
 	var err error
 	m.closeOnce.Do(func() {
-		untrack(m.tid)
+		m.untrack()
 		m.cancel()
 		_, err = bounded(d, "closing the consumer of group "+m.groupID, func() (struct{}, error) {
 			e := m.group.Close()
@@ -225,7 +222,7 @@ func (m *member) owned() map[tp]bool {
 	out := map[tp]bool{}
 	for t, ps := range m.claims {
 		for _, p := range ps {
-			out[tp{t, p}] = true
+			out[tp{Topic: t, Partition: p}] = true
 		}
 	}
 	return out
@@ -242,12 +239,12 @@ func (m *member) poll(d time.Duration, limit int) ([]*sarama.ConsumerMessage, er
 			owned := m.owned()
 			keep := m.buf[:0]
 			for _, msg := range m.buf {
-				if !owned[tp{msg.Topic, msg.Partition}] {
+				if !owned[tp{Topic: msg.Topic, Partition: msg.Partition}] {
 					continue
 				}
 				if limit <= 0 || len(out) < limit {
 					out = append(out, msg)
-					m.next[tp{msg.Topic, msg.Partition}] = msg.Offset + 1
+					m.next[tp{Topic: msg.Topic, Partition: msg.Partition}] = msg.Offset + 1
 				} else {
 					keep = append(keep, msg)
 				}
@@ -272,24 +269,10 @@ func (m *member) poll(d time.Duration, limit int) ([]*sarama.ConsumerMessage, er
 	}
 }
 
-func (m *member) assignment() []map[string]any {
+func (m *member) assignment() []driverkit.TopicPartition {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var list []tp
-	for k := range m.owned() {
-		list = append(list, k)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].topic != list[j].topic {
-			return list[i].topic < list[j].topic
-		}
-		return list[i].partition < list[j].partition
-	})
-	out := make([]map[string]any, 0, len(list))
-	for _, x := range list {
-		out = append(out, map[string]any{"topic": x.topic, "partition": x.partition})
-	}
-	return out
+	return driverkit.Assignment(m.owned())
 }
 
 // commit synchronously commits the position after every record handed out (of the partitions
@@ -308,7 +291,7 @@ func (m *member) commit(d time.Duration) (map[tp]int64, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil, derr("TIMEOUT", "Timeout", "commit: the member of group %s has no active generation within %s", m.groupID, d)
+			return nil, driverkit.Errorf("TIMEOUT", "Timeout", "commit: the member of group %s has no active generation within %s", m.groupID, d)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -327,7 +310,7 @@ func (m *member) commit(d time.Duration) (map[tp]int64, error) {
 		return offsets, nil
 	}
 	for k, o := range offsets {
-		sess.MarkOffset(k.topic, k.partition, o, "")
+		sess.MarkOffset(k.Topic, k.Partition, o, "")
 	}
 	_, err := bounded(time.Until(deadline)+time.Second, "commit", func() (struct{}, error) { sess.Commit(); return struct{}{}, nil })
 	if err != nil {
@@ -351,7 +334,7 @@ func (m *member) commit(d time.Duration) (map[tp]int64, error) {
 	if err := m.verifyCommitted(offsets); err != nil {
 		return nil, err
 	}
-	logf("group %s: committed %v", m.groupID, offsets)
+	driverkit.Logf("group %s: committed %v", m.groupID, offsets)
 	return offsets, nil
 }
 
@@ -363,22 +346,22 @@ func (m *member) verifyCommitted(offsets map[tp]int64) error {
 		}
 		parts := map[string][]int32{}
 		for k := range offsets {
-			parts[k.topic] = append(parts[k.topic], k.partition)
+			parts[k.Topic] = append(parts[k.Topic], k.Partition)
 		}
 		resp, err := coordinator.FetchOffset(sarama.NewOffsetFetchRequest(m.client.Config().Version, m.groupID, parts))
 		if err != nil {
 			return struct{}{}, err
 		}
 		for k, want := range offsets {
-			b := resp.GetBlock(k.topic, k.partition)
+			b := resp.GetBlock(k.Topic, k.Partition)
 			if b == nil {
-				return struct{}{}, derr("UNKNOWN", "DriverError", "commit: the coordinator lists no committed offset for %s-%d after committing %d", k.topic, k.partition, want)
+				return struct{}{}, driverkit.Errorf("UNKNOWN", "DriverError", "commit: the coordinator lists no committed offset for %s-%d after committing %d", k.Topic, k.Partition, want)
 			}
 			if b.Err != sarama.ErrNoError {
-				return struct{}{}, fmt.Errorf("commit: reading %s-%d back: %w", k.topic, k.partition, b.Err)
+				return struct{}{}, fmt.Errorf("commit: reading %s-%d back: %w", k.Topic, k.Partition, b.Err)
 			}
 			if b.Offset != want {
-				return struct{}{}, derr("UNKNOWN", "DriverError", "commit: committed %d for %s-%d, the coordinator answers %d", want, k.topic, k.partition, b.Offset)
+				return struct{}{}, driverkit.Errorf("UNKNOWN", "DriverError", "commit: committed %d for %s-%d, the coordinator answers %d", want, k.Topic, k.Partition, b.Offset)
 			}
 		}
 		return struct{}{}, nil
@@ -404,29 +387,11 @@ func recordOut(msg *sarama.ConsumerMessage) map[string]any {
 		"key": key, "value": value, "headers": headers, "timestamp": strconv.FormatInt(msg.Timestamp.UnixMilli(), 10)}
 }
 
-func offsetsOut(offsets map[tp]int64) []map[string]any {
-	keys := make([]tp, 0, len(offsets))
-	for k := range offsets {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].topic != keys[j].topic {
-			return keys[i].topic < keys[j].topic
-		}
-		return keys[i].partition < keys[j].partition
-	})
-	out := make([]map[string]any, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, map[string]any{"topic": k.topic, "partition": k.partition, "offset": strconv.FormatInt(offsets[k], 10)})
-	}
-	return out
-}
-
 // ---------------------------------------------------------------------------------------
 // consume: one member that collects `count` records, commits them the way asked, leaves.
 
 func consume(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
+	cmd, err := driverkit.Decode[struct {
 		memberOpts
 		Count     int     `json:"count"`
 		TimeoutMs int64   `json:"timeout_ms"`
@@ -440,10 +405,10 @@ func consume(id int64, raw json.RawMessage) (any, error) {
 		mode = *cmd.Commit
 	}
 	if mode == "async" {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "Sarama has no asynchronous commit (capability commit.async is not announced)")
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "Sarama has no asynchronous commit (capability commit.async is not announced)")
 	}
 	if mode != "sync" && mode != "auto" && mode != "none" {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "commit mode %q", mode)
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "commit mode %q", mode)
 	}
 	t0 := time.Now()
 	m, err := openMember(raw, &cmd.memberOpts, mode == "auto")
@@ -464,7 +429,7 @@ func consume(id int64, raw json.RawMessage) (any, error) {
 		}
 		if len(batch) > 0 {
 			got = append(got, batch...)
-			emit(map[string]any{"event": "records_consumed", "id": id, "count": len(batch)})
+			driverkit.Emit(map[string]any{"event": "records_consumed", "id": id, "count": len(batch)})
 		}
 	}
 	if len(got) < cmd.Count {
@@ -475,9 +440,9 @@ func consume(id int64, raw json.RawMessage) (any, error) {
 		}
 		m.mu.Unlock()
 		if last != nil {
-			return nil, derr("TIMEOUT", "Timeout", "consumed %d of %d records within %d ms; last error: %v", len(got), cmd.Count, cmd.TimeoutMs, last)
+			return nil, driverkit.Errorf("TIMEOUT", "Timeout", "consumed %d of %d records within %d ms; last error: %v", len(got), cmd.Count, cmd.TimeoutMs, last)
 		}
-		return nil, derr("TIMEOUT", "Timeout", "consumed %d of %d records within %d ms", len(got), cmd.Count, cmd.TimeoutMs)
+		return nil, driverkit.Errorf("TIMEOUT", "Timeout", "consumed %d of %d records within %d ms", len(got), cmd.Count, cmd.TimeoutMs)
 	}
 	switch mode {
 	case "sync":
@@ -485,7 +450,7 @@ func consume(id int64, raw json.RawMessage) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		emit(map[string]any{"event": "offsets_committed", "id": id, "offsets": offsetsOut(offsets)})
+		driverkit.Emit(map[string]any{"event": "offsets_committed", "id": id, "offsets": driverkit.OffsetList(offsets)})
 	case "auto":
 		// Marked now, committed by Sarama's auto-commit (at the latest when the member leaves).
 		m.mu.Lock()
@@ -502,7 +467,7 @@ func consume(id int64, raw json.RawMessage) (any, error) {
 		out[i] = recordOut(msg)
 	}
 	if err := m.close(10 * time.Second); err != nil {
-		logf("consume: leaving group %s: %v", cmd.GroupID, err)
+		driverkit.Logf("consume: leaving group %s: %v", cmd.GroupID, err)
 	}
 	return map[string]any{"records": out}, nil
 }
@@ -510,30 +475,24 @@ func consume(id int64, raw json.RawMessage) (any, error) {
 // ---------------------------------------------------------------------------------------
 // Consumer sessions
 
-var (
-	sessionsMu sync.Mutex
-	sessions   = map[string]*member{}
-	sessionSeq int
-)
+var sessions = driverkit.NewHandles[*member]("sarama", "consumer session")
 
-func sessionOf(raw json.RawMessage) (*member, error) {
-	cmd, err := decode[struct {
-		Handle string `json:"handle"`
-	}](raw)
+type handleCmd struct {
+	Handle string `json:"handle"`
+}
+
+// byHandle is the object under the command's `handle`.
+func byHandle[T any](raw json.RawMessage, open *driverkit.Handles[T]) (T, error) {
+	cmd, err := driverkit.Decode[handleCmd](raw)
 	if err != nil {
-		return nil, err
+		var none T
+		return none, err
 	}
-	sessionsMu.Lock()
-	defer sessionsMu.Unlock()
-	m := sessions[cmd.Handle]
-	if m == nil {
-		return nil, derr("UNKNOWN", "DriverError", "no open consumer session %q", cmd.Handle)
-	}
-	return m, nil
+	return open.Get(cmd.Handle)
 }
 
 func consumerOpen(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[memberOpts](raw)
+	cmd, err := driverkit.Decode[memberOpts](raw)
 	if err != nil {
 		return nil, err
 	}
@@ -541,25 +500,20 @@ func consumerOpen(id int64, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessionsMu.Lock()
-	sessionSeq++
-	handle := fmt.Sprintf("sarama-%d", sessionSeq)
-	sessions[handle] = m
-	sessionsMu.Unlock()
-	return map[string]any{"handle": handle}, nil
+	return map[string]any{"handle": sessions.Add(m)}, nil
 }
 
 func consumerPoll(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
+	cmd, err := driverkit.Decode[struct {
 		TimeoutMs int64 `json:"timeout_ms"`
 	}](raw)
 	if err != nil {
 		return nil, err
 	}
 	if cmd.TimeoutMs < 0 {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "timeout_ms must not be negative")
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "timeout_ms must not be negative")
 	}
-	m, err := sessionOf(raw)
+	m, err := byHandle(raw, sessions)
 	if err != nil {
 		return nil, err
 	}
@@ -572,13 +526,13 @@ func consumerPoll(id int64, raw json.RawMessage) (any, error) {
 		records[i] = recordOut(msg)
 	}
 	if len(records) > 0 {
-		emit(map[string]any{"event": "records_consumed", "id": id, "count": len(records)})
+		driverkit.Emit(map[string]any{"event": "records_consumed", "id": id, "count": len(records)})
 	}
 	return map[string]any{"records": records, "assignment": m.assignment()}, nil
 }
 
 func consumerCommit(id int64, raw json.RawMessage) (any, error) {
-	m, err := sessionOf(raw)
+	m, err := byHandle(raw, sessions)
 	if err != nil {
 		return nil, err
 	}
@@ -587,23 +541,18 @@ func consumerCommit(id int64, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	if len(offsets) > 0 {
-		emit(map[string]any{"event": "offsets_committed", "id": id, "offsets": offsetsOut(offsets)})
+		driverkit.Emit(map[string]any{"event": "offsets_committed", "id": id, "offsets": driverkit.OffsetList(offsets)})
 	}
-	return map[string]any{"offsets": offsetsOut(offsets)}, nil
+	return map[string]any{"offsets": driverkit.OffsetList(offsets)}, nil
 }
 
 func consumerClose(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
-		Handle string `json:"handle"`
-	}](raw)
+	cmd, err := driverkit.Decode[handleCmd](raw)
 	if err != nil {
 		return nil, err
 	}
-	sessionsMu.Lock()
-	m := sessions[cmd.Handle]
-	delete(sessions, cmd.Handle)
-	sessionsMu.Unlock()
-	if m == nil {
+	m, ok := sessions.Take(cmd.Handle)
+	if !ok {
 		return map[string]any{}, nil
 	}
 	if err := m.close(30 * time.Second); err != nil {

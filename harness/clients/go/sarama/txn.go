@@ -4,12 +4,12 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
+	"kop-conformance/harness/clients/go/driverkit"
 )
 
 const txnBound = 30 * time.Second
@@ -17,49 +17,29 @@ const txnBound = 30 * time.Second
 type txnProducer struct {
 	producer sarama.SyncProducer
 	client   sarama.Client
-	tid      int
+	untrack  func()
 	once     sync.Once
 }
 
 func (t *txnProducer) close() {
 	t.once.Do(func() {
-		untrack(t.tid)
+		t.untrack()
 		closeBounded("transactional producer", t.producer.Close)
 		closeBounded("transactional producer client", t.client.Close)
 	})
 }
 
-var (
-	txnMu  sync.Mutex
-	txns   = map[string]*txnProducer{}
-	txnSeq int
-)
-
-func txnOf(raw json.RawMessage) (*txnProducer, error) {
-	cmd, err := decode[struct {
-		Handle string `json:"handle"`
-	}](raw)
-	if err != nil {
-		return nil, err
-	}
-	txnMu.Lock()
-	defer txnMu.Unlock()
-	t := txns[cmd.Handle]
-	if t == nil {
-		return nil, derr("UNKNOWN", "DriverError", "no open transactional producer %q", cmd.Handle)
-	}
-	return t, nil
-}
+var txns = driverkit.NewHandles[*txnProducer]("sarama-txn", "transactional producer")
 
 func txnProducerOpen(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
+	cmd, err := driverkit.Decode[struct {
 		TransactionalID string `json:"transactional_id"`
 	}](raw)
 	if err != nil {
 		return nil, err
 	}
 	if cmd.TransactionalID == "" {
-		return nil, derr("UNSUPPORTED_SETTING", "DriverError", "transactional_id is empty")
+		return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "transactional_id is empty")
 	}
 	client, _, err := newClient(raw, "kop-conformance-sarama-txn", func(c *sarama.Config) {
 		c.Producer.Transaction.ID = cmd.TransactionalID
@@ -86,17 +66,12 @@ func txnProducerOpen(id int64, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	t := &txnProducer{producer: producer, client: client}
-	t.tid = track(t.close)
-	txnMu.Lock()
-	txnSeq++
-	handle := fmt.Sprintf("sarama-txn-%d", txnSeq)
-	txns[handle] = t
-	txnMu.Unlock()
-	return map[string]any{"handle": handle}, nil
+	t.untrack = driverkit.Track(t.close)
+	return map[string]any{"handle": txns.Add(t)}, nil
 }
 
 func txnCall(raw json.RawMessage, what string, fn func(p sarama.SyncProducer) error) (any, error) {
-	t, err := txnOf(raw)
+	t, err := byHandle(raw, txns)
 	if err != nil {
 		return nil, err
 	}
@@ -120,53 +95,40 @@ func txnAbort(id int64, raw json.RawMessage) (any, error) {
 }
 
 func txnSend(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
+	cmd, err := driverkit.Decode[struct {
 		Topic   string      `json:"topic"`
 		Records []outRecord `json:"records"`
 	}](raw)
 	if err != nil {
 		return nil, err
 	}
-	msgs := make([]*sarama.ProducerMessage, len(cmd.Records))
-	for i, r := range cmd.Records {
-		if msgs[i], err = toMessage(cmd.Topic, r); err != nil {
-			return nil, err
-		}
+	msgs, err := toMessages(cmd.Topic, cmd.Records)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := txnCall(raw, "txn_send", func(p sarama.SyncProducer) error { return p.SendMessages(msgs) }); err != nil {
 		return nil, err
 	}
-	out := make([]map[string]any, len(msgs))
-	for i, m := range msgs {
-		out[i] = map[string]any{"topic": m.Topic, "partition": m.Partition, "offset": strconv.FormatInt(m.Offset, 10)}
-		emit(map[string]any{"event": "producer_send_success", "id": id, "topic": m.Topic, "partition": m.Partition, "offset": out[i]["offset"]})
-	}
-	return map[string]any{"records": out}, nil
+	return sent(id, msgs, false), nil
 }
 
 func txnSendOffsets(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
-		ConsumerHandle string `json:"consumer_handle"`
-		Offsets        []struct {
-			Topic     string `json:"topic"`
-			Partition int32  `json:"partition"`
-			Offset    string `json:"offset"`
-		} `json:"offsets"`
+	cmd, err := driverkit.Decode[struct {
+		ConsumerHandle string             `json:"consumer_handle"`
+		Offsets        []driverkit.Offset `json:"offsets"`
 	}](raw)
 	if err != nil {
 		return nil, err
 	}
-	sessionsMu.Lock()
-	m := sessions[cmd.ConsumerHandle]
-	sessionsMu.Unlock()
-	if m == nil {
-		return nil, derr("UNKNOWN", "DriverError", "no open consumer session %q", cmd.ConsumerHandle)
+	m, err := sessions.Get(cmd.ConsumerHandle)
+	if err != nil {
+		return nil, err
 	}
 	offsets := map[string][]*sarama.PartitionOffsetMetadata{}
 	for _, o := range cmd.Offsets {
 		n, err := strconv.ParseInt(o.Offset, 10, 64)
 		if err != nil {
-			return nil, derr("UNSUPPORTED_SETTING", "DriverError", "offset %q is not a decimal number", o.Offset)
+			return nil, driverkit.Errorf("UNSUPPORTED_SETTING", "DriverError", "offset %q is not a decimal number", o.Offset)
 		}
 		offsets[o.Topic] = append(offsets[o.Topic], &sarama.PartitionOffsetMetadata{Partition: o.Partition, Offset: n})
 	}
@@ -184,34 +146,12 @@ func txnSendOffsets(id int64, raw json.RawMessage) (any, error) {
 }
 
 func txnProducerClose(id int64, raw json.RawMessage) (any, error) {
-	cmd, err := decode[struct {
-		Handle string `json:"handle"`
-	}](raw)
+	cmd, err := driverkit.Decode[handleCmd](raw)
 	if err != nil {
 		return nil, err
 	}
-	txnMu.Lock()
-	t := txns[cmd.Handle]
-	delete(txns, cmd.Handle)
-	txnMu.Unlock()
-	if t != nil {
+	if t, ok := txns.Take(cmd.Handle); ok {
 		t.close()
 	}
 	return map[string]any{}, nil
-}
-
-func registerHandlers() {
-	for op, h := range map[string]handler{
-		"check_login": checkLogin, "create_topics": createTopics, "delete_topics": deleteTopics,
-		"produce": produce, "consume": consume,
-		"list_topics": listTopics, "describe_topics": describeTopics, "describe_topic_config": describeTopicConfig,
-		"list_groups": listGroups, "describe_group": describeGroup, "committed_offsets": committedOffsets,
-		"consumer_open": consumerOpen, "consumer_poll": consumerPoll, "consumer_commit": consumerCommit,
-		"consumer_close":    consumerClose,
-		"txn_producer_open": txnProducerOpen, "txn_begin": txnBegin, "txn_send": txnSend,
-		"txn_send_offsets": txnSendOffsets, "txn_commit": txnCommit, "txn_abort": txnAbort,
-		"txn_producer_close": txnProducerClose,
-	} {
-		handlers[op] = h
-	}
 }

@@ -1,0 +1,3 @@
+module kop-conformance/harness/clients/go/driverkit
+
+go 1.26.0
