@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selfTestFamiliesNote } from './live/self-test.js';
 import { selectedTargetIds, type TargetId, type TargetSlot } from './slots.js';
-import { targetInfo, TargetUnavailableError, type RestartableTarget, type StartedTarget, type TargetInfo } from './types.js';
+import { targetInfo, TargetUnavailableError, type ProxiedListener, type RestartableTarget, type StartedTarget, type TargetInfo } from './types.js';
 import { registerSecret } from '../security/redact.js';
 import { ensureDir, workDir } from '../util/paths.js';
 import { progress } from '../util/progress.js';
@@ -118,6 +118,32 @@ export async function startRestartableTarget(id: string): Promise<RestartableTar
     default:
       throw new TargetUnavailableError(id, `not applicable: no restartable broker for target ${id}`);
   }
+}
+
+/**
+ * Targets whose shared broker has no proxied listener (TargetInfo.proxied) but which can start a
+ * private broker that has one (startProxiedTarget); decided without starting anything, so a cell
+ * elsewhere reads "not applicable" before any driver or login.
+ */
+export function offersPrivateProxiedTarget(id: string): boolean {
+  return id === 'gdn';
+}
+
+/**
+ * A private broker of the target's kind whose TargetInfo.proxied is set, next to the shared per-run
+ * one, for the faults family's Toxiproxy scenarios where the shared broker cannot offer a proxied
+ * listener (gdn: its fork keys listeners by protocol, so its private broker's one SASL_PLAINTEXT
+ * listener is the proxied one and SASL_SSL bypasses the proxy: `proxied.direct`). The caller owns
+ * it and stops it. Throws TargetUnavailableError where offersPrivateProxiedTarget(id) is false.
+ */
+export async function startProxiedTarget(id: string): Promise<StartedTarget & Partial<RestartableTarget> & { proxied: ProxiedListener }> {
+  if (!offersPrivateProxiedTarget(id)) throw new TargetUnavailableError(id, `not applicable: no private proxied broker for target ${id}`);
+  const t = await (await import('./gdn/gdn-target.js')).startProxiedGdnBroker();
+  if (!t.proxied) {
+    await t.stop();
+    throw new Error(`target ${id}: the private broker started without a proxied listener`);
+  }
+  return t as typeof t & { proxied: ProxiedListener };
 }
 
 export async function startTargets(ids: TargetId[] = selectedTargetIds()): Promise<{ slots: TargetSlot[]; started: StartedTarget[]; stopAll: () => Promise<void> }> {

@@ -86,7 +86,11 @@ export interface TargetInfo {
    * proxy does. Absent: see `proxiedUnavailable`.
    */
   readonly proxied?: ProxiedListener;
-  /** Why this target offers no proxied listener; faults cells read "not applicable: <this>". */
+  /**
+   * Why this target offers no proxied listener. Where the registry can start a private broker that
+   * has one (registry.ts offersPrivateProxiedTarget / startProxiedTarget: gdn) the faults family
+   * runs there and this only explains why; elsewhere faults cells read "not applicable: <this>".
+   */
   readonly proxiedUnavailable?: string;
   /**
    * Set on the live target's self-test (no endpoint configured): the embedded target it reaches
@@ -128,6 +132,13 @@ export interface ProxiedListener {
   advertised: { host: string; port: number };
   /** Where the broker really listens: the proxy forwards here. */
   upstream: { host: string; port: number };
+  /**
+   * The listener that reaches the broker without the proxy (a scenario's set-up, a producer that
+   * is not under test). Default SASL_PLAINTEXT: the target's own plaintext listener, which
+   * advertises itself. SASL_SSL on a broker whose one SASL_PLAINTEXT listener is the proxied one
+   * (the private gdn broker), since a client bootstrapped there goes on to the proxy.
+   */
+  direct?: SecurityProtocol;
 }
 
 export interface StartedTarget extends TargetInfo {

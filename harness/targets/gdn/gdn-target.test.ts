@@ -55,6 +55,15 @@ describe('gdn target without a broker', () => {
     expect(renderProperties({ a: 'x\\y' })).toBe('a=x\\\\y\n');
   });
 
+  test('a private proxied broker binds its SASL_PLAINTEXT listener where the shared one would and advertises the proxy port', () => {
+    const c = input(true);
+    const full = gdnBrokerConf({ ...c, ports: { ...c.ports, kafkaProxyAdvertised: 1007 } });
+    expect(full.kafkaListeners).toBe('SASL_PLAINTEXT://127.0.0.1:1005,SASL_SSL://127.0.0.1:1006');
+    expect(full.kafkaAdvertisedListeners).toBe('SASL_PLAINTEXT://127.0.0.1:1007,SASL_SSL://127.0.0.1:1006');
+    // The shared broker advertises what it binds.
+    expect(gdnBrokerConf(c).kafkaAdvertisedListeners).toBe(gdnBrokerConf(c).kafkaListeners);
+  });
+
   test('each fabric namespace is granted to its own role only', () => {
     const plan = gdnNamespacePlan(defaultTenantFabrics);
     expect([...plan.keys()]).toEqual(['acme/eu', 'globex/us', 'acme/ap']);

@@ -22,8 +22,13 @@ import {
 } from '../pulsar/pulsar-run.js';
 import { asRestartable, type Listener, type RestartableTarget, type RestartTiming, type StartedTarget } from '../types.js';
 import { ensureGdnNar, gdnSourceSpec, GDN_VERSIONS } from './gdn-nar.js';
+import { probeApiVersions } from '../../protocol/api-versions.js';
 
 export const GDN_ADMIN_ROLE = 'kopc-admin';
+/** Why the shared gdn broker has no proxied listener (TargetInfo.proxiedUnavailable); the faults family starts a private one. */
+export const GDN_SHARED_NOT_PROXIED = 'c8streams-kop 2.7 keys its listeners by protocol (EndPoint.parseListeners, no kafkaProtocolMap): '
+  + 'no second SASL_PLAINTEXT listener with its own advertised port next to the shared one; the faults family\'s Toxiproxy scenarios '
+  + 'run on a private gdn broker whose one SASL_PLAINTEXT listener advertises the proxy\'s port (startProxiedGdnBroker)';
 const CLUSTER = 'standalone';
 /** A stop longer than this is forced (SIGKILL): the data is thrown away anyway. */
 const STOP_GRACE_MS = 5000;
@@ -38,6 +43,13 @@ export interface GdnPorts {
   broker: number;
   kafkaSaslPlaintext: number;
   kafkaSaslSsl: number;
+  /**
+   * Set on a private broker for the faults family (startProxiedGdnBroker): the port its one
+   * SASL_PLAINTEXT listener advertises, where a fault-injection proxy listens and forwards to
+   * `kafkaSaslPlaintext`. The fork keys listeners by protocol, so this is not a second
+   * listener (as kop's and kafka's are) but the plaintext listener's advertised endpoint.
+   */
+  kafkaProxyAdvertised?: number;
 }
 
 export interface GdnConfInput {
@@ -84,13 +96,22 @@ export function gdnBrokerConf(c: GdnConfInput): Record<string, string> {
     narExtractionDirectory: c.narExtractDir,
   };
   if (!c.withKop) return pulsar;
-  const listeners = `SASL_PLAINTEXT://127.0.0.1:${c.ports.kafkaSaslPlaintext},SASL_SSL://127.0.0.1:${c.ports.kafkaSaslSsl}`;
+  const ssl = `SASL_SSL://127.0.0.1:${c.ports.kafkaSaslSsl}`;
+  const listeners = `SASL_PLAINTEXT://127.0.0.1:${c.ports.kafkaSaslPlaintext},${ssl}`;
+  // The fork takes each protocol's bind endpoint from kafkaListeners and its advertised one from
+  // kafkaAdvertisedListeners (KafkaProtocolHandler.newChannelInitializers, both parsed into a map
+  // keyed by protocol); what it answers with is the advertised one: Metadata's broker list and
+  // controller (KafkaRequestHandler.newSelfNode), each partition's leader and FindCoordinator's
+  // node (findBroker: the kafkaAdvertisedListeners string this broker wrote to ZooKeeper,
+  // getPlainTextEndPoint or getSslEndPoint of it). So a client that bootstraps on the bind port
+  // goes on to the advertised one: with kafkaProxyAdvertised, through the proxy.
+  const advertised = c.ports.kafkaProxyAdvertised ? `SASL_PLAINTEXT://127.0.0.1:${c.ports.kafkaProxyAdvertised},${ssl}` : listeners;
   return {
     ...pulsar,
     messagingProtocols: 'kafka',
     protocolHandlerDirectory: c.narDir,
     kafkaListeners: listeners,
-    kafkaAdvertisedListeners: listeners,
+    kafkaAdvertisedListeners: advertised,
     saslAllowedMechanisms: 'PLAIN',
     kopSslKeystoreType: 'PKCS12',
     kopSslKeystoreLocation: c.keystorePath,
@@ -178,8 +199,17 @@ function buildTarget(s: GdnState, stop: () => Promise<void>): StartedGdnBroker {
     tls: { caPemPath: s.tls.caPemPath, truststorePath: s.tls.truststorePath, truststorePassword: storePassword, verify: true },
     topics: { globalPrefix: 'c8globals.', localPrefix: 'c8locals.' },
     logFiles: [s.logFile],
-    proxiedUnavailable: 'c8streams-kop 2.7 names its listeners by protocol and advertises the one plaintext endpoint '
-      + '(EndPoint.getPlainTextEndPoint, no kafkaProtocolMap): a second SASL_PLAINTEXT listener with its own advertised port cannot be configured',
+    ...(s.ports.kafkaProxyAdvertised
+      ? {
+        proxied: {
+          securityProtocol: 'SASL_PLAINTEXT' as const,
+          advertised: { host: '127.0.0.1', port: s.ports.kafkaProxyAdvertised },
+          upstream: { host: '127.0.0.1', port: s.ports.kafkaSaslPlaintext },
+          // Its one SASL_PLAINTEXT listener is the proxied one: only SASL_SSL bypasses the proxy.
+          direct: 'SASL_SSL' as const,
+        },
+      }
+      : { proxiedUnavailable: GDN_SHARED_NOT_PROXIED }),
     forgedPasswords,
     expiredPasswords,
     oneTestAtATime: 'c8streams-kop keeps one namespace for all connections (KopTopic\'s static prefix, set by each '
@@ -194,6 +224,20 @@ function buildTarget(s: GdnState, stop: () => Promise<void>): StartedGdnBroker {
     ports: s.ports,
     adminToken: () => adminToken,
   };
+}
+
+/**
+ * The broker answers on its listeners. A private proxied broker's SASL_PLAINTEXT listener
+ * advertises the proxy's port, where nothing listens until the faults family's proxy does: a
+ * metadata round trip there would go on to that port and fail. So there it is an ApiVersions
+ * answer on the bind port, next to the full SASL_SSL round trip.
+ */
+async function gdnListenersReady(t: StartedGdnBroker, timeoutMs: number, abort?: () => Error | undefined): Promise<void> {
+  if (!t.proxied) return await kafkaListenersReady(t, timeoutMs, abort);
+  const deadline = Date.now() + timeoutMs;
+  await kafkaListenersReady({ ...t, listeners: t.listeners.filter((l) => l.securityProtocol !== 'SASL_PLAINTEXT') }, timeoutMs, abort);
+  const plain = t.listeners.find((l) => l.securityProtocol === 'SASL_PLAINTEXT')!;
+  await probeApiVersions(plain, t.tls, Math.max(1000, deadline - Date.now()));
 }
 
 const reuseEnabled = () => process.env.KOPC_REUSE === '1';
@@ -228,6 +272,13 @@ export interface GdnBrokerOptions {
   tenantFabrics?: TenantFabric[];
   /** Bound on the whole start once the artifacts are in place. */
   startTimeoutMs?: number;
+  /**
+   * The SASL_PLAINTEXT listener advertised at a port of its own (GdnPorts.kafkaProxyAdvertised,
+   * reserved with the others), where a fault-injection proxy must listen: the target's `proxied`.
+   * Every client of this broker's plaintext listener ends up behind that proxy, so it is for a
+   * private broker only (startProxiedGdnBroker), never the shared one.
+   */
+  advertisePlaintextAtProxy?: boolean;
 }
 
 /**
@@ -236,6 +287,15 @@ export interface GdnBrokerOptions {
  */
 export async function startRestartableGdnBroker(opts: GdnBrokerOptions = {}): Promise<StartedGdnBroker & RestartableTarget> {
   return asRestartable(await startGdnBroker(opts, { neverReuse: true }));
+}
+
+/**
+ * A broker of its own for the faults family's Toxiproxy scenarios: never reused, its one
+ * SASL_PLAINTEXT listener advertised at the proxy's port (TargetInfo.proxied), SASL_SSL reached
+ * directly (proxied.direct).
+ */
+export async function startProxiedGdnBroker(opts: GdnBrokerOptions = {}): Promise<StartedGdnBroker> {
+  return await startGdnBroker({ ...opts, advertisePlaintextAtProxy: true }, { neverReuse: true });
 }
 
 export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverReuse?: boolean } = {}): Promise<StartedGdnBroker & Partial<RestartableTarget>> {
@@ -255,9 +315,9 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverRe
   const { runDir, dirs, secretKeyPath, adminTokenPath } = run;
   const adminToken = readFileSync(adminTokenPath, 'utf8').trim();
 
-  const [zookeeper, bookie, web, broker, kafkaSaslPlaintext, kafkaSaslSsl] = await freePorts(6) as
-    [number, number, number, number, number, number];
-  const ports: GdnPorts = { zookeeper, bookie, web, broker, kafkaSaslPlaintext, kafkaSaslSsl };
+  const [zookeeper, bookie, web, broker, kafkaSaslPlaintext, kafkaSaslSsl, kafkaProxyAdvertised] = await freePorts(7) as
+    [number, number, number, number, number, number, number];
+  const ports: GdnPorts = { zookeeper, bookie, web, broker, kafkaSaslPlaintext, kafkaSaslSsl, ...(opts.advertisePlaintextAtProxy ? { kafkaProxyAdvertised } : {}) };
   const confInput = (withKop: boolean): GdnConfInput => ({
     ports, secretKeyPath, adminTokenPath, keystorePath: run.tls.keystorePath, storePassword: run.tlsMaterial.storePassword,
     narDir: dirs.protocols, narExtractDir: dirs.narExtract, withKop,
@@ -332,7 +392,7 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverRe
     const l0 = Date.now();
     proc = launch(`restart after ${signal}`, true);
     state.pid = proc.pid;
-    await kafkaListenersReady(target, 240_000, abortOf(proc, `restart after ${signal}`));
+    await gdnListenersReady(target, 240_000, abortOf(proc, `restart after ${signal}`));
     const startMs = Date.now() - l0;
     progress('gdn broker', `restarted after ${signal}: stopped in ${(stopMs / 1000).toFixed(1)} s, ready ${(startMs / 1000).toFixed(1)} s after launch (pid ${proc.pid})`);
     return { signal, stopMs, startMs };
@@ -350,7 +410,7 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverRe
     await phaseOne(240_000);
     proc = launch('renewed: Pulsar with c8streams-kop on fresh data', true);
     state.pid = proc.pid;
-    await kafkaListenersReady(target, 240_000, abortOf(proc, 'renewed'));
+    await gdnListenersReady(target, 240_000, abortOf(proc, 'renewed'));
     progress('gdn broker', `renewed (fresh data, both phases) in ${((Date.now() - r0) / 1000).toFixed(1)} s (pid ${proc.pid})`);
   };
   // F17: the fork leaks a thread per Kafka connection. Past a bound the shared broker is restarted
@@ -364,7 +424,7 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverRe
     restartAboveThreads: gdnThreadBound(),
   });
   try {
-    await kafkaListenersReady(target, left(), abortOf(proc, 'phase 2'));
+    await gdnListenersReady(target, left(), abortOf(proc, 'phase 2'));
   } catch (err) {
     await killGroup(proc.pid, THROWAWAY_STOP_GRACE_MS).catch(() => undefined);
     throw err;
