@@ -81,6 +81,13 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
   });
   const stderrLines: string[] = [];
   const pending = new Map<number, Pending>();
+  /**
+   * Requests given up on (their timeout passed), by id, with their op: the driver may still answer
+   * one late, on a busy machine. That answer is noted and dropped; only an answer to an id that
+   * was never asked (or answered twice) breaks the protocol. Bounded: the oldest are forgotten.
+   */
+  const abandoned = new Map<number, string>();
+  const ABANDONED_KEEP = 1000;
   let nextId = 1;
   let exited: string | undefined;
   let ready: { client: string; version: string; capabilities: string[] } | undefined;
@@ -141,6 +148,11 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
     }
     if (ev.event !== 'result') return;
     const p = ev.id !== undefined ? pending.get(ev.id) : undefined;
+    if (!p && ev.id !== undefined && abandoned.has(ev.id)) {
+      stderrLines.push(`[parent] late result for id ${ev.id} (${abandoned.get(ev.id)}), after its timeout: dropped`);
+      abandoned.delete(ev.id);
+      return;
+    }
     if (!p) {
       failAll('CLIENT_PROTOCOL_ERROR', `result for unknown id ${String(ev.id)}`);
       return;
@@ -177,6 +189,8 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
     return new Promise<T>((resolveReq, reject) => {
       const timer = setTimeout(() => {
         pending.delete(id);
+        abandoned.set(id, op);
+        if (abandoned.size > ABANDONED_KEEP) abandoned.delete(abandoned.keys().next().value!);
         reject(new ClientError('TIMEOUT', `${op}: no result from the ${spec.id} driver within ${timeoutMs} ms\n${tail()}`, spec.id));
       }, timeoutMs);
       pending.set(id, { resolve: resolveReq as (d: unknown) => void, reject, timer, op });
