@@ -80,6 +80,13 @@ public final class KafkaDriver {
       "admin.listTopics", "admin.describeTopics", "admin.describeConfigs", "admin.groups", "admin.committedOffsets",
       "groups.session", "consumer.seek", "api.versions", "transactions"};
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * close() after commitAsync: kafka-clients' own default close bound (30 s), the one the seed's
+   * Java example gets from close(). close() completes the async commit still in flight; with 5 s
+   * it dropped it on a busy machine (kop × java-2.8.0 commit-async.resume redelivered from the
+   * start in 2 of 5 soak runs under stress).
+   */
+  private static final Duration ASYNC_COMMIT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
 
   private final ObjectMapper json = new ObjectMapper();
   private final PrintStream out;
@@ -730,7 +737,7 @@ public final class KafkaDriver {
       throw new DriverException("CLIENT_CRASHED", "the driver is exiting; consume interrupted");
     } finally {
       untrack(consumer);
-      consumer.close(CLOSE_TIMEOUT);
+      consumer.close(commit.equals("async") ? ASYNC_COMMIT_CLOSE_TIMEOUT : CLOSE_TIMEOUT);
     }
   }
 
