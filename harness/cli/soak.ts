@@ -1,14 +1,16 @@
 // Flakiness, measured: runs the same selection N times in a row (each run is `kop-conformance run`
 // with the same filters, so selection and its checks are run's own) and writes a summary of every
 // cell whose status ever changed, with its status in each run. --stress keeps every core busy
-// with stress-ng for the whole soak. Exit code: 0 no cell changed, 1 a cell changed (or a run
-// produced no results), 2 bad usage.
+// with stress-ng for the whole soak. Exit code: 0 no unexplained change (a cell whose manifest
+// expects it flaky is the endpoint's known intermittent defect, listed apart), 1 an unexplained
+// change (or a run produced no results), 2 bad usage.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { expectationFor, type ExpectationEntry } from '../expectations.js';
 import type { CellStatus, RunResults } from '../reporting/model.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
 
@@ -17,12 +19,14 @@ const USAGE = `usage: kop-conformance soak --runs N [--stress] [run's filters: -
 Runs the selection N times in a row, each exactly as \`kop-conformance run\` with the same
 filters, every run's reports in <reports>/soak/run-<i>/. Then writes <reports>/soak/summary.json
 and <reports>/soak/summary.md: every cell whose status changed between runs, with its status in
-each run. That count of changed cells is how flakiness is measured (the goal is 0).
+each run. That count of changed cells is how flakiness is measured (the goal is 0). A changed
+cell whose target manifest expects it flaky (an intermittent endpoint defect, traced to its cause
+in the entry's link) is listed with that entry and counted apart from the unexplained ones.
 
 --stress keeps every CPU core busy with stress-ng (\`apt-get install stress-ng\`) for the whole soak,
 as a busy machine would.
 
-Exit code: 0 no cell changed, 1 a cell changed or a run wrote no results, 2 bad usage.`;
+Exit code: 0 no unexplained change, 1 an unexplained change or a run wrote no results, 2 bad usage.`;
 
 export interface SoakCell {
   /** `target | client | scenario title` */
@@ -35,6 +39,8 @@ export interface SoakCell {
   statuses: (CellStatus | 'absent')[];
   /** The messages of its non-passing runs, by run number (1-based). */
   messages: Record<number, string>;
+  /** Set when the target's manifest expects this cell flaky: that entry's reason and link. */
+  knownIntermittent?: string;
 }
 
 export interface SoakSummary {
@@ -48,12 +54,27 @@ export interface SoakSummary {
   exitCodes: number[];
   cellCount: number;
   changed: SoakCell[];
+  /** Changed cells no manifest entry expects flaky. */
+  unexplained: number;
 }
 
 const keyOf = (c: RunResults['cells'][number]) => `${c.target} | ${c.client} | ${c.title}`;
 
-/** Every cell whose status differs between any two runs (a cell missing from a run counts as changed). */
-export function changedCells(runs: RunResults[]): { cellCount: number; changed: SoakCell[] } {
+type FlakyLookup = (target: string, scenarioId: string, client: string) => ExpectationEntry | undefined;
+
+function manifestLookup(target: string, scenarioId: string, client: string): ExpectationEntry | undefined {
+  try {
+    return expectationFor(target, scenarioId, client);
+  } catch {
+    return undefined; // a target without a manifest has no known intermittent defects
+  }
+}
+
+/**
+ * Every cell whose status differs between any two runs (a cell missing from a run counts as
+ * changed). A changed cell whose manifest entry expects it flaky carries that entry.
+ */
+export function changedCells(runs: RunResults[], lookup: FlakyLookup = manifestLookup): { cellCount: number; changed: SoakCell[]; unexplained: number } {
   const all = new Map<string, SoakCell>();
   runs.forEach((run, i) => {
     for (const c of run.cells) {
@@ -65,19 +86,26 @@ export function changedCells(runs: RunResults[]): { cellCount: number; changed: 
     }
   });
   const changed = [...all.values()].filter((s) => new Set(s.statuses).size > 1).sort((a, b) => a.cell.localeCompare(b.cell));
-  return { cellCount: all.size, changed };
+  for (const c of changed) {
+    const e = lookup(c.target, c.scenarioId, c.client);
+    if (e?.expect === 'flaky') c.knownIntermittent = `${e.reason}${e.link ? ` (${e.link})` : ''}`;
+  }
+  return { cellCount: all.size, changed, unexplained: changed.filter((c) => !c.knownIntermittent).length };
 }
 
 export function renderSoakMarkdown(s: SoakSummary): string {
   const head = `# Soak: ${s.runs} run(s)${s.stress ? ' under stress (stress-ng on every core)' : ''}\n\n` +
     `${s.startedAt} → ${s.finishedAt}; selection: \`${s.selection.join(' ') || '(everything)'}\`; run exit codes: ${s.exitCodes.join(', ')}\n\n` +
-    `**${s.changed.length} of ${s.cellCount} cell(s) changed status.**\n`;
+    `**${s.changed.length} of ${s.cellCount} cell(s) changed status: ${s.unexplained} unexplained, ` +
+    `${s.changed.length - s.unexplained} the endpoint's known intermittent defect(s) (manifest: expect flaky).**\n`;
   if (!s.changed.length) return head;
   const runCols = Array.from({ length: s.runs }, (_, i) => `run ${i + 1}`);
   const esc = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const rows = s.changed.map((c) => `| ${esc(c.target)} | ${esc(c.client)} | ${esc(c.title)} | ${c.statuses.join(' | ')} |`);
+  const rows = s.changed.map((c) => `| ${esc(c.target)} | ${esc(c.client)} | ${esc(c.title)} | ${c.statuses.join(' | ')} | ${c.knownIntermittent ? 'known intermittent' : '**unexplained**'} |`);
   const why = s.changed.flatMap((c) => Object.entries(c.messages).map(([run, m]) => `- ${esc(c.cell)}, run ${run}: ${esc(m.slice(0, 300))}`));
-  return `${head}\n| target | client | scenario | ${runCols.join(' | ')} |\n| --- | --- | --- | ${runCols.map(() => '---').join(' | ')} |\n${rows.join('\n')}\n\n## Messages\n\n${why.join('\n')}\n`;
+  const known = s.changed.filter((c) => c.knownIntermittent).map((c) => `- ${esc(c.cell)}: ${esc(c.knownIntermittent!.slice(0, 600))}`);
+  return `${head}\n| target | client | scenario | ${runCols.join(' | ')} | |\n| --- | --- | --- | ${runCols.map(() => '---').join(' | ')} | --- |\n${rows.join('\n')}\n\n## Messages\n\n${why.join('\n')}\n` +
+    (known.length ? `\n## Known intermittent endpoint defects (their manifest entries)\n\n${known.join('\n')}\n` : '');
 }
 
 function hasStressNg(): boolean {
@@ -155,15 +183,15 @@ async function main(argv: string[]): Promise<number> {
       await stressor;
     }
   }
-  const { cellCount, changed } = changedCells(results);
-  const summary: SoakSummary = { runs, stress, startedAt, finishedAt: new Date().toISOString(), selection, exitCodes, cellCount, changed };
+  const { cellCount, changed, unexplained } = changedCells(results);
+  const summary: SoakSummary = { runs, stress, startedAt, finishedAt: new Date().toISOString(), selection, exitCodes, cellCount, changed, unexplained };
   mkdirSync(soakDir, { recursive: true });
   writeFileSync(join(soakDir, 'summary.json'), JSON.stringify(summary, null, 2));
   const md = renderSoakMarkdown(summary);
   writeFileSync(join(soakDir, 'summary.md'), md);
   console.log(`\n${md}\nsoak: ${join(soakDir, 'summary.json')}, ${join(soakDir, 'summary.md')}`);
   const empty = results.some((r) => !r.cells.length);
-  return changed.length || empty ? 1 : 0;
+  return unexplained || empty ? 1 : 0;
 }
 
 if (process.argv[1] && /soak\.ts$/.test(process.argv[1])) process.exitCode = await main(process.argv.slice(2));
