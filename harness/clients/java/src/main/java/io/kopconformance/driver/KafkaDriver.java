@@ -726,7 +726,7 @@ public final class KafkaDriver {
         // close() waits for in-flight async commits, so the callback fires before we answer.
         consumer.commitAsync(consumed, (offsets, error) -> {
           if (error == null) emitCommitted(id, offsets);
-          else log("async commit failed: " + error.getClass().getSimpleName());
+          else log("async commit failed: " + error.getClass().getSimpleName() + ": " + error.getMessage());
         });
       }
       ObjectNode data = json.createObjectNode();
