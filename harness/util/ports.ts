@@ -1,7 +1,52 @@
 // Free TCP ports picked at start, so that several runs can coexist on one machine.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
+/**
+ * The kernel's ephemeral port range (Linux: /proc/sys/net/ipv4/ip_local_port_range), from which
+ * it gives every outgoing connection its local port.
+ */
+export function ephemeralRange(text = readRange()): [number, number] {
+  const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(text ?? '');
+  return m ? [Number(m[1]), Number(m[2])] : [32768, 60999];
+}
+
+function readRange(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ports handed out by this process, never handed out twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port for a listener that binds it later (a broker seconds later, a
+ * fault-injection proxy minutes later). It is taken below the ephemeral range: a port from inside
+ * it can meanwhile become the local port of any outgoing connection (a run makes thousands), and
+ * the listener then fails with EADDRINUSE (soak of 2026-12-03, run 5: Toxiproxy could not listen
+ * on the kafka target's reserved proxy port 46765). Falls back to a kernel-chosen port after 50
+ * tries.
+ */
 export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  const floor = 10_000;
+  if (low - floor >= 1_000) {
+    for (let i = 0; i < 50; i++) {
+      const port = floor + Math.floor(Math.random() * (low - floor));
+      if (handedOut.has(port)) continue;
+      if (await canBind(port)) {
+        handedOut.add(port);
+        return port;
+      }
+    }
+  }
+  return await kernelPort();
+}
+
+async function kernelPort(): Promise<number> {
   return await new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.unref();
