@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir, ensureDir } from './paths.js';
 import { progress } from './progress.js';
+import { mavenTool } from './maven-home.js';
 import { recordTiming } from '../reporting/timings.js';
 
 function hashTree(root: string, h = createHash('sha256'), base = root): ReturnType<typeof createHash> {
@@ -33,12 +34,13 @@ export interface MavenRun {
 }
 
 /**
- * Runs Maven once, the suite's way: batch mode, KOPC_MAVEN_REPO as the local repository, a
- * progress line every 5 s, and on failure an error with Maven's ERROR lines.
+ * Runs Maven once, the suite's way: the pinned Maven (maven-home.ts), batch mode, KOPC_MAVEN_REPO
+ * as the local repository, a progress line every 5 s, and on failure an error with Maven's ERROR lines.
  */
 export async function runMaven(run: MavenRun): Promise<void> {
+  const tool = await mavenTool();
   const t0 = Date.now();
-  const child = execa('mvn', ['-B', '-f', run.pom,
+  const child = execa(tool.cmd, [...tool.flags, '-B', '-f', run.pom,
     ...Object.entries(run.props ?? {}).map(([k, v]) => `-D${k}=${v}`),
     ...(process.env.KOPC_MAVEN_REPO ? [`-Dmaven.repo.local=${process.env.KOPC_MAVEN_REPO}`] : []),
     ...run.goals], {
@@ -64,9 +66,10 @@ export async function runMaven(run: MavenRun): Promise<void> {
   const ticker = setInterval(() => progress(run.label, tick(Math.round((Date.now() - t0) / 1000), downloads)), 5000);
   try {
     const r = await child;
+    if (r.exitCode === undefined && !r.timedOut) throw new Error(`${run.label}: could not run ${tool.cmd} (${tool.describe}): ${r.shortMessage ?? r.message}`);
     if (r.exitCode !== 0) {
       const errs = lines.filter((l) => l.includes('ERROR')).slice(0, 6).join('\n');
-      throw new Error(`${run.label}: mvn ${run.goals.join(' ')} failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}):\n${errs}`);
+      throw new Error(`${run.label}: mvn ${run.goals.join(' ')} failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}; ${tool.describe}):\n${errs}`);
     }
   } finally {
     clearInterval(ticker);
