@@ -8,6 +8,7 @@ import { selectedClients } from '../clients/registry.js';
 import { validateManifests } from '../expectations.js';
 import { knownScenarioIds, patternsOverlap } from '../scenario-ids.js';
 import { finishReports } from '../reporting/finish.js';
+import { prepareAllureCli } from '../reporting/allure-html.js';
 import { selectedTargetIds } from '../targets/slots.js';
 import { parseShard, shardDirs, writeShardMeta, type Shard } from '../reporting/shards.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
@@ -90,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
     const blobs = shardDirs(shardRoot).blobs;
     rest.push(`--shard=${shard.index}/${shard.count}`, '--reporter=default', '--reporter=blob', `--outputFile.blob=${join(blobs, `blob-${shard.index}-${shard.count}.json`)}`);
   }
+  // The report's Allure command line resolves beside the run (a first run would wait for it at the end).
+  if (!shard) prepareAllureCli().catch(() => undefined);
   const startedAt = new Date().toISOString();
   const r = ttyProgressWanted()
     ? await runWithBars(['vitest', 'run', '--project', 'conformance', ...rest], env)

@@ -7,9 +7,20 @@ import { mavenBuild } from '../util/maven.js';
 import { projectRoot, reportsDir } from '../util/paths.js';
 import { step } from '../util/progress.js';
 
+let allureCli: ReturnType<typeof mavenBuild> | undefined;
+
+/**
+ * Resolves Allure's command line (once per process). The conformance command starts this beside
+ * the run, so a cold first run does not wait for it at the end.
+ */
+export function prepareAllureCli(): ReturnType<typeof mavenBuild> {
+  allureCli ??= mavenBuild('allure-commandline', join(projectRoot, 'harness/reporting/allure'));
+  return allureCli;
+}
+
 export async function buildAllureSingleFile(resultsDir = join(reportsDir, 'allure-results'), outDir = join(reportsDir, 'allure-report')): Promise<string> {
   if (!existsSync(resultsDir) || readdirSync(resultsDir).length === 0) throw new Error(`no Allure results in ${resultsDir}: run the conformance suite first`);
-  const build = await mavenBuild('allure-commandline', join(projectRoot, 'harness/reporting/allure'));
+  const build = await prepareAllureCli();
   const home = readdirSync(build.libDir).find((d) => d.startsWith('allure-') && statSync(join(build.libDir, d)).isDirectory());
   if (!home) throw new Error(`allure-commandline was not unpacked into ${build.libDir}`);
   const bin = join(build.libDir, home, 'bin', 'allure');

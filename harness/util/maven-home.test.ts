@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAVEN_VERSION, PARALLEL_RESOLVE_FLAGS, distributionUrl, resolveMavenTool } from './maven-home.js';
+import { MAVEN_VERSION, RESOLVER_FLAGS, distributionUrl, resolveMavenTool } from './maven-home.js';
 
 let server: Server;
 let remote: string;
@@ -40,12 +40,12 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 describe('the Maven the builds run', () => {
-  it('fetches the pinned Maven once, checks its SHA-512, unpacks it into the cache and runs it with the parallel resolver', async () => {
+  it('fetches the pinned Maven once, checks its SHA-512, unpacks it into the cache and runs it with the parallel resolver and file locks', async () => {
     const cacheRoot = mkdtempSync(join(tmpdir(), 'kopc-mvn-cache-'));
     const before = requests.length;
     const tool = await resolveMavenTool({ env: { KOPC_MAVEN_REMOTE: remote }, cacheRoot });
     expect(tool.cmd).toBe(join(cacheRoot, 'maven', `apache-maven-${MAVEN_VERSION}`, 'bin', 'mvn'));
-    expect(tool.flags).toEqual(PARALLEL_RESOLVE_FLAGS);
+    expect(tool.flags).toEqual(RESOLVER_FLAGS);
     expect((await execa(tool.cmd, ['--version'])).stdout).toContain('test stand-in');
     expect(requests.length - before, 'the tarball and its .sha512').toBe(2);
     const again = await resolveMavenTool({ env: { KOPC_MAVEN_REMOTE: remote }, cacheRoot });

@@ -19,9 +19,15 @@ export const MAVEN_VERSION = '3.9.16';
 
 /**
  * Flags for Maven 3.9's resolver: the breadth-first collector (parallel POM downloads) and more
- * download threads than the default 5. Neither changes what is resolved, only how fast.
+ * download threads than the default 5, which change how fast, not what is resolved; and file locks
+ * on the local repository (its `.locks/`), because a run starts several Maven processes at once
+ * (brokers in parallel, drivers in each worker) on one repository, and Maven's default locks only
+ * guard the threads of one process.
  */
-export const PARALLEL_RESOLVE_FLAGS = ['-Daether.dependencyCollector.impl=bf', '-Daether.dependencyCollector.bf.threads=16', '-Dmaven.artifact.threads=16'];
+export const RESOLVER_FLAGS = [
+  '-Daether.dependencyCollector.impl=bf', '-Daether.dependencyCollector.bf.threads=16', '-Dmaven.artifact.threads=16',
+  '-Daether.syncContext.named.factory=file-lock', '-Daether.syncContext.named.nameMapper=file-gav',
+];
 
 export interface MavenTool {
   /** The executable to run. */
@@ -86,7 +92,7 @@ export async function resolveMavenTool(opts: { env?: NodeJS.ProcessEnv; cacheRoo
   const parent = join(opts.cacheRoot ?? cacheDir, 'maven');
   const home = join(parent, `apache-maven-${MAVEN_VERSION}`);
   const mvn = join(home, 'bin', 'mvn');
-  const pinned: MavenTool = { cmd: mvn, flags: PARALLEL_RESOLVE_FLAGS, describe: `Apache Maven ${MAVEN_VERSION} (${home})` };
+  const pinned: MavenTool = { cmd: mvn, flags: RESOLVER_FLAGS, describe: `Apache Maven ${MAVEN_VERSION} (${home})` };
   if (existsSync(mvn)) return pinned;
   try {
     await install(distributionUrl(env.KOPC_MAVEN_REMOTE || undefined), parent, home);

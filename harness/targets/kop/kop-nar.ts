@@ -85,8 +85,12 @@ async function installMissingPulsarJars(pulsarHome: string): Promise<void> {
 
 const narVersion = (file: string) => /pulsar-protocol-handler-kafka-(.+)\.nar$/.exec(basename(file))?.[1] ?? basename(file);
 
-/** Carries out the plan: the NAR on disk. `pulsarHome` is the unpacked distribution (source builds need its jars). */
-export async function ensureKopNar(plan: KopNarPlan, pulsarHome: string): Promise<KopNar> {
+/**
+ * Carries out the plan: the NAR on disk. `pulsarHome` is the unpacked distribution (source builds
+ * need its jars). A source build calls `onRepositoryReady` once those jars are in the Maven
+ * repository, before its own long Maven run, so that other builds against Pulsar can start beside it.
+ */
+export async function ensureKopNar(plan: KopNarPlan, pulsarHome: string, onRepositoryReady?: () => void): Promise<KopNar> {
   switch (plan.kind) {
     case 'KOP_NAR':
       return { path: plan.path, describe: plan.describe, version: narVersion(plan.path), sizeBytes: statSync(plan.path).size, cached: true };
@@ -95,7 +99,7 @@ export async function ensureKopNar(plan: KopNarPlan, pulsarHome: string): Promis
         name: 'kop', spec: plan.spec, mavenArgs: KOP_MAVEN_ARGS,
         artifact: 'kafka-impl/target/pulsar-protocol-handler-kafka-*.nar',
         keyParts: [`pulsar ${KOP_VERSIONS.pulsar}`],
-        before: () => installMissingPulsarJars(pulsarHome),
+        before: async () => { await installMissingPulsarJars(pulsarHome); onRepositoryReady?.(); },
         timeoutMs: 30 * 60_000,
       });
       return {
