@@ -79,4 +79,16 @@ describe('the Maven the builds run', () => {
     const own = await resolveMavenTool({ env: { KOPC_MVN: '/opt/maven/bin/mvn' } });
     expect(own).toMatchObject({ cmd: '/opt/maven/bin/mvn', flags: [] });
   });
+
+  it('a mvn that cannot be started is a one-line error naming it', async () => {
+    process.env.KOPC_MVN = '/nonexistent/bin/mvn'; // this file's process resolves the Maven here first
+    try {
+      const { runMaven } = await import('./maven.js');
+      const err = await runMaven({ label: 'probe', pom: 'pom.xml', goals: ['validate'] }).then(() => undefined, (e: unknown) => e as Error);
+      expect(err?.message).toMatch(/^probe: could not run \/nonexistent\/bin\/mvn .*KOPC_MVN.*ENOENT/);
+      expect(err?.message).not.toContain('\n');
+    } finally {
+      delete process.env.KOPC_MVN;
+    }
+  });
 });

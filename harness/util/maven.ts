@@ -66,7 +66,8 @@ export async function runMaven(run: MavenRun): Promise<void> {
   const ticker = setInterval(() => progress(run.label, tick(Math.round((Date.now() - t0) / 1000), downloads)), 5000);
   try {
     const r = await child;
-    if (r.exitCode === undefined && !r.timedOut) throw new Error(`${run.label}: could not run ${tool.cmd} (${tool.describe}): ${r.shortMessage ?? r.message}`);
+    // No exit code and not stopped by us or a signal: the executable itself could not be started.
+    if (r.exitCode === undefined && !r.timedOut && !r.isTerminated) throw new Error(`${run.label}: could not run ${tool.cmd} (${tool.describe}): ${String(r.shortMessage ?? r.message ?? 'not started').split('\n')[0]}`);
     if (r.exitCode !== 0) {
       const errs = lines.filter((l) => l.includes('ERROR')).slice(0, 6).join('\n');
       throw new Error(`${run.label}: mvn ${run.goals.join(' ')} failed (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}; ${tool.describe}):\n${errs}`);
