@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clientRegistry } from './clients/registry.js';
-import { expectationsDir, parseManifest, suiteVocabulary, validateManifests } from './expectations.js';
+import { allMatchSignature, expectationsDir, parseManifest, suiteVocabulary, validateManifests } from './expectations.js';
 import { knownScenarioIds, patternsOverlap, scenarioIdsIn } from './scenario-ids.js';
 
 const good = { scenario: 'sasl-plain.expired-jwt', client: 'kafkajs', expect: 'fail', reason: 'refused late' };
@@ -62,6 +62,8 @@ describe('expectation manifests', () => {
     ['an unknown client', { ...good, client: 'kafkjs' }, /entry 2 \(.*client "kafkjs"\) client: client "kafkjs" matches no client of harness\/clients\/registry\.ts/],
     ['an unknown pair client', { ...good, client: 'kafkajs→kafka-nod' }, /client "kafkajs→kafka-nod" matches no client/],
     ['a misspelt key', { ...good, reasn: 'x' }, /entry 2 \(.*\): unknown key\(s\) "reasn"/],
+    ['a signature on a known failure', { ...good, signature: 'refused' }, /entry 2 \(.*\) signature: a signature belongs only to a flaky entry \(this one is fail\)/],
+    ['a signature that is no regular expression', { ...good, expect: 'flaky', signature: 'expected [ (' }, /entry 2 \(.*\) signature: signature "expected \[ \(" is not a valid regular expression/],
   ])('refuses %s in one line naming the file and the entry', (_what, bad, message) => {
     const msg = errorOf(() => parseManifest(manifest([good, bad]), FILE));
     expect(msg.split('\n')).toHaveLength(1);
@@ -103,5 +105,26 @@ describe('expectation manifests', () => {
     const vocabulary = suiteVocabulary();
     expect(vocabulary.clients).toEqual(clientRegistry.map((c) => c.id));
     for (const id of vocabulary.clients) expect(parseManifest(manifest([{ ...good, client: id }]), FILE).entries[0]!.client).toBe(id);
+  });
+});
+
+describe('a flaky entry\'s signature', () => {
+  const sig = "resumed from the committed offset: nothing skipped, nothing redelivered: expected \\[ '(\\w+)-0', '\\1-1'";
+  const redelivered = (s: string) => ({ message: `resumed from the committed offset: nothing skipped, nothing redelivered: expected [ '${s}-0', '${s}-1', …(1) ] to deeply equal [ '${s}-3', '${s}-4', …(1) ]` });
+
+  it('matches when every try failed with the known defect\'s error', () => {
+    expect(allMatchSignature(sig, [redelivered('467781de'), redelivered('d12d1ba0'), redelivered('25023c99')])).toBe(true);
+  });
+
+  it('does not match when one try failed otherwise, or when nothing failed', () => {
+    expect(allMatchSignature(sig, [redelivered('467781de'), { message: 'consume: Timeout: consumed 1 of 5 records within 30000 ms' }])).toBe(false);
+    expect(allMatchSignature(sig, [{ message: "resumed from the committed offset: nothing skipped, nothing redelivered: expected [ 'ab-4', 'ab-5' ] to deeply equal [ 'ab-3', 'ab-4', 'ab-5' ]" }])).toBe(false);
+    expect(allMatchSignature(sig, [])).toBe(false);
+  });
+
+  it('the checked-in kop row-1 entry carries one', () => {
+    const entry = validateManifests().find((m) => m.target === 'kop')?.entries.find((e) => e.scenario === 'groups.commit-async.resume' && e.client === 'java-2.8.0');
+    expect(entry?.expect).toBe('flaky');
+    expect(allMatchSignature(entry!.signature!, [redelivered('0eba549a')])).toBe(true);
   });
 });

@@ -2,7 +2,10 @@
 // suites/expectations/any-target.json for a client's own deviations that hold on every target,
 // the known deviations, scenario id × client → `fail` (runs; passing is reported as an
 // unexpected pass), `skip` (does not run) or `flaky` (retried; a pass on retry reads "flaky"),
-// each with its reason and a link. Tests never carry `if`s for these.
+// each with its reason and a link. A `flaky` entry may carry a `signature`: the known defect's
+// error, as a regular expression. A cell that then fails every try, each time with an error the
+// signature matches, reads "known failure" (the intermittent defect showed on every try); any
+// other error stays a failure. Tests never carry `if`s for these.
 //
 // The manifest's shape is one zod schema. Beyond the shape, every entry must be able to match
 // something: a scenario id declared under suites/ and a client of the registry (a typo would
@@ -52,6 +55,11 @@ export function manifestSchema(vocabulary: ManifestVocabulary) {
     canonical: nonEmpty('canonical').optional(),
     /** For a known failure: a short raw excerpt (client error or broker log) that shows it. */
     evidence: nonEmpty('evidence').optional(),
+    /**
+     * For `flaky`: a regular expression every try's error must match for a cell that fails every
+     * try to read "known failure" rather than "fail".
+     */
+    signature: nonEmpty('signature').refine((s) => { try { new RegExp(s); return true; } catch { return false; } }, { error: (iss) => `signature ${JSON.stringify(iss.input)} is not a valid regular expression` }).optional(),
   }, { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key(s) ${iss.keys.map((k) => JSON.stringify(k)).join(', ')}` : undefined) });
   return z.strictObject({
     target: z.enum(vocabulary.targets as [string, ...string[]], { error: (iss) => `target must be one of ${vocabulary.targets.join(', ')} (got ${JSON.stringify(iss.input)})` }),
@@ -64,6 +72,9 @@ export function manifestSchema(vocabulary: ManifestVocabulary) {
       m.entries.forEach((e, i) => {
         if (m.evidenceRequired && e.expect === 'fail' && (!e.canonical || !e.evidence)) {
           ctx.addIssue({ code: 'custom', path: ['entries', i], message: 'a known failure here needs canonical (the error code seen) and evidence (a raw excerpt)' });
+        }
+        if (e.signature && e.expect !== 'flaky') {
+          ctx.addIssue({ code: 'custom', path: ['entries', i, 'signature'], message: `a signature belongs only to a flaky entry (this one is ${e.expect})` });
         }
       });
     });
@@ -151,6 +162,12 @@ export function loadManifest(target: string): ExpectationManifest {
 }
 
 const glob = (pattern: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+
+/** For a flaky entry's signature: whether a cell's tries all failed, each with the known defect's error. */
+export function allMatchSignature(signature: string, errors: readonly { message?: string }[]): boolean {
+  const re = new RegExp(signature);
+  return errors.length > 0 && errors.every((e) => re.test(e.message ?? ''));
+}
 
 export function expectationFor(target: string, scenarioId: string, client: string): ExpectationEntry | undefined {
   return loadManifest(target).entries.find((e) => glob(e.scenario).test(scenarioId) && glob(e.client).test(client));

@@ -90,7 +90,12 @@ export default class ResultsReporter implements Reporter {
     let status: CellStatus;
     let message: string | undefined;
     let canonicalError: string | undefined;
-    if (kopc.expected === 'fail' && result.state === 'passed') {
+    if (kopc.knownIntermittent) {
+      // A flaky entry's defect on every try (fixtures/conformance.ts, settleKnownIntermittent).
+      status = 'known-failure';
+      message = `known failure, intermittent: failed all ${kopc.knownIntermittent.tries} tries with the known defect's error (last: ${kopc.knownIntermittent.error}): ${kopc.expectedReason}`;
+      canonicalError = canonicalOf(kopc.knownIntermittent.error.replace(/^\w+: /, ''));
+    } else if (kopc.expected === 'fail' && result.state === 'passed') {
       // vitest's `fails`: the test failed, as the manifest says it does.
       status = 'known-failure';
       message = `known failure: ${kopc.expectedReason}`;
@@ -175,6 +180,11 @@ declare module 'vitest' {
       /** The target manifest's expectation for this cell, and why. */
       expected?: 'fail' | 'skip' | 'flaky';
       expectedReason?: string;
+      /** A flaky entry's signature (a regular expression) and the cell's number of tries. */
+      signature?: string;
+      tries?: number;
+      /** Set when every try failed with an error the signature matches: a known failure. */
+      knownIntermittent?: { tries: number; error: string };
       /** Bounded retries the drivers made of retriable errors during the cell. */
       retries?: string[];
       /** Duplicates the delivery checker allowed during the cell (no idempotence). */
