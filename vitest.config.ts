@@ -32,6 +32,7 @@ export default defineConfig({
         test: {
           name: 'harness',
           include: ['harness/**/*.test.ts', 'fixtures/**/*.test.ts'],
+          setupFiles: ['harness/testing/own-tmpdir.ts'],
           testTimeout: 60_000,
         },
       },
