@@ -1,0 +1,29 @@
+// What the sasl-plain files share: a login that must be refused, timed, and a wrong password.
+// The family is split into files by what a login gets wrong (accepted-logins, bad-credentials,
+// unknown-principal, wrong-mechanism) so that its cells, the longest family of a run, spread over
+// the workers instead of keeping one busy alone; the scenario ids and the family are unchanged.
+import { expect } from 'vitest';
+import type { ClientDriver, Connection } from '../../harness/clients/types.js';
+import { ClientError } from '../../harness/errors/canonical.js';
+import type { TargetInfo } from '../../harness/targets/types.js';
+
+/** A password the endpoint must refuse: same claims signed with another key, or a tampered signature. */
+export function wrongPassword(target: TargetInfo): string {
+  const forged = target.forgedPasswords?.[0];
+  if (forged) return forged;
+  const real = target.principals[0]!.password;
+  const last = real.at(-1) === 'A' ? 'B' : 'A';
+  return real.slice(0, -4) + last.repeat(4);
+}
+
+/** Runs a login that must fail; returns its canonical code and how long the refusal took. */
+export async function refusedLogin(driver: ClientDriver, conn: Connection): Promise<{ code: string; raw: string; ms: number }> {
+  const t0 = Date.now();
+  const err = await driver.checkLogin(conn).then(() => undefined, (e: unknown) => e);
+  const ms = Date.now() - t0;
+  expect(err, 'the login must be refused').toBeInstanceOf(ClientError);
+  return { code: (err as ClientError).code, raw: (err as ClientError).raw, ms };
+}
+
+/** The protocol answers a bad login at once; anything near a client timeout means it did not. */
+export const QUICK_MS = 4000;
