@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const commands = {
@@ -27,9 +27,12 @@ if (!cmd || cmd === '--help' || cmd === '-h' || !(cmd in commands)) {
   console.log(out);
   process.exit(0);
 }
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+// The command runs in node with tsx's loader, not under tsx's own command line: that one relays a
+// Ctrl-C to the command and SIGKILLs it when the command has not acknowledged the signal within
+// about 60 ms, which a busy machine misses (bench's Ctrl-C test under load: exit 130, no cleanup).
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 // Ctrl-C reaches the whole process group: the command cleans up and says how it ended, so this
 // wrapper waits for it instead of dying first.
 process.on('SIGINT', () => undefined);
-const r = spawnSync(process.execPath, [tsx, join(root, commands[cmd][0]), ...rest], { stdio: 'inherit', cwd: root });
+const r = spawnSync(process.execPath, ['--import', tsxLoader, join(root, commands[cmd][0]), ...rest], { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);

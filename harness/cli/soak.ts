@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { expectationFor, type ExpectationEntry } from '../expectations.js';
 import type { CellStatus, RunResults } from '../reporting/model.js';
@@ -156,14 +157,15 @@ async function main(argv: string[]): Promise<number> {
     console.log(`soak: stress-ng --cpu ${cpus} for the whole soak`);
     stressor = execa('stress-ng', ['--cpu', String(cpus), '--quiet'], { reject: false, stdio: 'ignore' });
   }
-  const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+  // tsx's loader, not its command line, which SIGKILLs a run that is slow to acknowledge a Ctrl-C (bin/kop-conformance.mjs).
+  const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const results: RunResults[] = [];
   const exitCodes: number[] = [];
   try {
     for (let i = 1; i <= runs; i++) {
       const runDir = join(soakDir, `run-${i}`);
       console.log(`\nsoak: run ${i} of ${runs} → ${runDir}`);
-      const r = await execa(process.execPath, [tsxCli, join(projectRoot, 'harness/cli/conformance.ts'), ...selection], {
+      const r = await execa(process.execPath, ['--import', tsxLoader, join(projectRoot, 'harness/cli/conformance.ts'), ...selection], {
         cwd: projectRoot, env: { ...process.env, KOPC_REPORTS_DIR: runDir }, stdio: 'inherit', reject: false,
       });
       exitCodes.push(r.exitCode ?? 1);
