@@ -22,6 +22,16 @@ describe('soak summary', () => {
     expect(changed).toEqual([{ cell: 'kafka | kafkajs | b', target: 'kafka', client: 'kafkajs', scenarioId: 'b', title: 'b', statuses: ['pass', 'fail', 'pass'], messages: { 2: 'Error: delivery FAILED' } }]);
   });
 
+  it('a pass whose failed try ran while the machine was suspended is unchanged, and listed apart', () => {
+    const voided = { ...cell('a', 'pass', 'passed on try 2; the failed try was not counted: the machine was suspended for about 16.1 s during try 1 (…)'), retries: ['try 1 not counted (the machine was suspended for about 16.1 s during try 1 (…))'] };
+    const r = changedCells([run(cell('a', 'pass')), run(voided)], none);
+    expect(r.changed).toEqual([]);
+    expect(r.notCounted).toEqual(['kafka | kafkajs | a, run 2: passed on try 2; the failed try was not counted: the machine was suspended for about 16.1 s during try 1 (…)']);
+    const md = renderSoakMarkdown({ runs: 2, stress: false, startedAt: 't0', finishedAt: 't1', selection: [], exitCodes: [0, 0], ...r });
+    expect(md).toContain('**0 of 1 cell(s) changed status');
+    expect(md).toContain('## Tries not counted: the machine was suspended during them\n\n- kafka | kafkajs | a, run 2: passed on try 2;');
+  });
+
   it('a cell missing from a run counts as changed', () => {
     expect(changedCells([run(cell('a', 'pass')), run()], none).changed.map((c) => c.statuses)).toEqual([['pass', 'absent']]);
   });

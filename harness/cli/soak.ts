@@ -57,6 +57,8 @@ export interface SoakSummary {
   changed: SoakCell[];
   /** Changed cells no manifest entry expects flaky. */
   unexplained: number;
+  /** Passes with a failed try not counted, the machine having been suspended during it: `cell, run i: message`. */
+  notCounted: string[];
 }
 
 const keyOf = (c: RunResults['cells'][number]) => `${c.target} | ${c.client} | ${c.title}`;
@@ -75,10 +77,14 @@ function manifestLookup(target: string, scenarioId: string, client: string): Exp
  * Every cell whose status differs between any two runs (a cell missing from a run counts as
  * changed). A changed cell whose manifest entry expects it flaky carries that entry.
  */
-export function changedCells(runs: RunResults[], lookup: FlakyLookup = manifestLookup): { cellCount: number; changed: SoakCell[]; unexplained: number } {
+export function changedCells(runs: RunResults[], lookup: FlakyLookup = manifestLookup): { cellCount: number; changed: SoakCell[]; unexplained: number; notCounted: string[] } {
   const all = new Map<string, SoakCell>();
+  const notCounted: string[] = [];
   runs.forEach((run, i) => {
     for (const c of run.cells) {
+      // A pass whose failed tries ran while the machine was suspended (harness/util/suspension.ts)
+      // is unchanged, and listed.
+      if (c.status === 'pass' && c.retries?.some((r) => / not counted \(/.test(r))) notCounted.push(`${keyOf(c)}, run ${i + 1}: ${c.message ?? ''}`);
       const k = keyOf(c);
       let s = all.get(k);
       if (!s) all.set(k, (s = { cell: k, target: c.target, client: c.client, scenarioId: c.scenarioId, title: c.title, statuses: runs.map(() => 'absent'), messages: {} }));
@@ -91,7 +97,7 @@ export function changedCells(runs: RunResults[], lookup: FlakyLookup = manifestL
     const e = lookup(c.target, c.scenarioId, c.client);
     if (e?.expect === 'flaky') c.knownIntermittent = `${e.reason}${e.link ? ` (${e.link})` : ''}`;
   }
-  return { cellCount: all.size, changed, unexplained: changed.filter((c) => !c.knownIntermittent).length };
+  return { cellCount: all.size, changed, unexplained: changed.filter((c) => !c.knownIntermittent).length, notCounted };
 }
 
 export function renderSoakMarkdown(s: SoakSummary): string {
@@ -99,14 +105,17 @@ export function renderSoakMarkdown(s: SoakSummary): string {
     `${s.startedAt} → ${s.finishedAt}; selection: \`${s.selection.join(' ') || '(everything)'}\`; run exit codes: ${s.exitCodes.join(', ')}\n\n` +
     `**${s.changed.length} of ${s.cellCount} cell(s) changed status: ${s.unexplained} unexplained, ` +
     `${s.changed.length - s.unexplained} the endpoint's known intermittent defect(s) (manifest: expect flaky).**\n`;
-  if (!s.changed.length) return head;
+  const suspended = s.notCounted.length
+    ? `\n## Tries not counted: the machine was suspended during them\n\n${s.notCounted.map((n) => `- ${n.replace(/\n/g, ' ').slice(0, 400)}`).join('\n')}\n`
+    : '';
+  if (!s.changed.length) return head + suspended;
   const runCols = Array.from({ length: s.runs }, (_, i) => `run ${i + 1}`);
   const esc = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const rows = s.changed.map((c) => `| ${esc(c.target)} | ${esc(c.client)} | ${esc(c.title)} | ${c.statuses.join(' | ')} | ${c.knownIntermittent ? 'known intermittent' : '**unexplained**'} |`);
   const why = s.changed.flatMap((c) => Object.entries(c.messages).map(([run, m]) => `- ${esc(c.cell)}, run ${run}: ${esc(m.slice(0, 300))}`));
   const known = s.changed.filter((c) => c.knownIntermittent).map((c) => `- ${esc(c.cell)}: ${esc(c.knownIntermittent!.slice(0, 600))}`);
   return `${head}\n| target | client | scenario | ${runCols.join(' | ')} | |\n| --- | --- | --- | ${runCols.map(() => '---').join(' | ')} | --- |\n${rows.join('\n')}\n\n## Messages\n\n${why.join('\n')}\n` +
-    (known.length ? `\n## Known intermittent endpoint defects (their manifest entries)\n\n${known.join('\n')}\n` : '');
+    (known.length ? `\n## Known intermittent endpoint defects (their manifest entries)\n\n${known.join('\n')}\n` : '') + suspended;
 }
 
 function hasStressNg(): boolean {
@@ -185,8 +194,8 @@ async function main(argv: string[]): Promise<number> {
       await stressor;
     }
   }
-  const { cellCount, changed, unexplained } = changedCells(results);
-  const summary: SoakSummary = { runs, stress, startedAt, finishedAt: new Date().toISOString(), selection, exitCodes, cellCount, changed, unexplained };
+  const summary: SoakSummary = { runs, stress, startedAt, finishedAt: new Date().toISOString(), selection, exitCodes, ...changedCells(results) };
+  const { unexplained } = summary;
   mkdirSync(soakDir, { recursive: true });
   writeFileSync(join(soakDir, 'summary.json'), JSON.stringify(summary, null, 2));
   const md = renderSoakMarkdown(summary);

@@ -83,7 +83,7 @@ export function renderHtml(run: RunResults): string {
     return `<section>${header}${body}</section>`;
   }).join('\n');
   const details = run.cells.map((c) => `<details id="${cellId(c)}"><summary><b>${esc(c.status)}</b> ${esc(c.target)} × ${esc(c.client)} × ${esc(c.scenarioId)} (${c.durationMs} ms)</summary>
-<p>${esc(c.title)}</p>${c.canonicalError ? `<p>canonical error: <code>${esc(c.canonicalError)}</code></p>` : ''}${c.message ? `<pre>${esc(c.message)}</pre>` : ''}${noted('retries', 'bounded retries of retriable errors', c.retries)}${noted('duplicates', 'duplicates allowed (no idempotence) and seen', c.duplicates)}${noted('measurements', 'measured', c.measurements)}
+<p>${esc(c.title)}</p>${c.canonicalError ? `<p>canonical error: <code>${esc(c.canonicalError)}</code></p>` : ''}${c.message ? `<pre>${esc(c.message)}</pre>` : ''}${noted('retries', 'bounded retries (of retriable errors, or of a try the machine was suspended in)', c.retries)}${noted('duplicates', 'duplicates allowed (no idempotence) and seen', c.duplicates)}${noted('measurements', 'measured', c.measurements)}
 <p>re-run: <code>${esc(c.rerun)}</code></p></details>`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>kop-conformance: compatibility matrix</title>

@@ -19,7 +19,7 @@ export interface CellResult {
   canonicalError?: string;
   /** Failure message or skip reason (redacted); for a pass after driver retries, those retries. */
   message?: string;
-  /** Bounded retries a driver made of retriable errors (e.g. GROUP_LOAD_IN_PROGRESS), each recorded. */
+  /** Bounded retries a driver made of retriable errors (e.g. GROUP_LOAD_IN_PROGRESS), each recorded; and a cell's tries not counted because the machine was suspended during them. */
   retries?: string[];
   /** Duplicates the delivery checker counted and allowed (no idempotence: at-least-once), per partition. */
   duplicates?: string[];

@@ -13,6 +13,7 @@ import type { ApiRange } from '../protocol/api-versions.js';
 import { buildBreakdown, readTimings } from './timings.js';
 import { RunProgress } from './progress-lines.js';
 import { emitProgressEvent, progressEventsWanted } from './progress-events.js';
+import { describeSuspension, settleRetriedPass, type SuspendedTry } from '../util/suspension.js';
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -27,6 +28,9 @@ function readTargets(outDir: string): RunResults['targets'] {
 
 /** `Name: message` of a test error, as a cell's message shows it. */
 const errorLine = (e: { name?: string; message: string }) => `${e.name ?? 'Error'}: ${e.message}`;
+
+/** What a flaky or failed cell's message adds about tries that ran while the machine was suspended. */
+const suspensionNote = (s: readonly SuspendedTry[]) => (s.length ? ` (note: ${s.map(describeSuspension).join('; ')})` : '');
 
 /** The canonical code a ClientError's message starts with (`TIMEOUT (kafkajs): …`). */
 const canonicalOf = (message: string | undefined) => /^([A-Z][A-Z_]+) \(/.exec(message ?? '')?.[1];
@@ -103,16 +107,27 @@ export default class ResultsReporter implements Reporter {
       status = 'unexpected-pass';
       message = `passed although the manifest expects a failure (${kopc.expectedReason}): update suites/expectations/${kopc.target}.json`;
     } else if (result.state === 'passed' && (diag?.retryCount ?? 0) > 0) {
-      // Passed on a retry: the first try's error stays on the cell.
-      status = 'flaky';
+      const tries = (diag?.retryCount ?? 0) + 1;
       const first = result.errors?.[0];
-      message = `passed on try ${(diag?.retryCount ?? 0) + 1}; failed before with ${first ? errorLine(first) : 'an error'}`;
-      canonicalError = canonicalOf(first?.message);
+      const settled = settleRetriedPass(tries - 1, kopc.suspendedTries ?? []);
+      if (settled.voided) {
+        // Every failed try ran while the machine was suspended: no failure is evidence, and the
+        // tries not counted stay on the cell (its retries, its message).
+        status = 'pass';
+        const why = settled.suspended.map(describeSuspension);
+        message = `passed on try ${tries}; the failed ${tries > 2 ? 'tries were' : 'try was'} not counted: ${why.join('; ')}. First error: ${first ? errorLine(first) : 'an error'}`;
+        kopc.retries = [...(kopc.retries ?? []), ...settled.suspended.map((s) => `try ${s.try} not counted (${describeSuspension(s)})`)];
+      } else {
+        // Passed on a retry: the first try's error stays on the cell.
+        status = 'flaky';
+        message = `passed on try ${tries}; failed before with ${first ? errorLine(first) : 'an error'}${suspensionNote(settled.suspended)}`;
+        canonicalError = canonicalOf(first?.message);
+      }
     } else if (result.state === 'passed') status = 'pass';
     else if (result.state === 'failed') {
       status = 'fail';
       const err = result.errors?.[0];
-      message = err ? errorLine(err) : 'failed';
+      message = err ? `${errorLine(err)}${suspensionNote(kopc.suspendedTries ?? [])}` : 'failed';
       canonicalError = canonicalOf(err?.message) ?? kopc.canonicalError;
     } else {
       const note = result.state === 'skipped' ? result.note : undefined;
@@ -187,6 +202,8 @@ declare module 'vitest' {
       knownIntermittent?: { tries: number; error: string };
       /** Bounded retries the drivers made of retriable errors during the cell. */
       retries?: string[];
+      /** Failed tries during which the machine was suspended (harness/util/suspension.ts). */
+      suspendedTries?: SuspendedTry[];
       /** Duplicates the delivery checker allowed during the cell (no idempotence). */
       duplicates?: string[];
       /** The target's ApiVersions answer, where the cell asked for it (api-versions family). */
