@@ -118,7 +118,7 @@ GENERIC_CONNECTIVITY = tuple(getattr(Errors, n) for n in (
 # What the library logged while a command ran: the only place some causes are visible.
 
 class _Observations(logging.Handler):
-    PRIORITY = ["SASL_AUTHENTICATION_FAILED", "TLS_HANDSHAKE_FAILED", "BROKER", "CONNECTION_REFUSED", "HOST_UNRESOLVABLE"]
+    PRIORITY = ["SASL_AUTHENTICATION_FAILED", "TLS_HANDSHAKE_FAILED", "BROKER", "CONNECTION_REFUSED", "HOST_UNRESOLVABLE", "TIMEOUT"]
 
     def __init__(self):
         super().__init__(level=logging.WARNING)
@@ -176,6 +176,10 @@ class _Observations(logging.Handler):
             self._note("CONNECTION_REFUSED", "connection refused")
         elif msg.startswith("DNS lookup failed"):
             self._note("HOST_UNRESOLVABLE", "DNS lookup failed")
+        elif msg.startswith("Connection attempt to") and "timed out" in msg:
+            # 2.0.2: a connection not through TCP connect, TLS handshake and SASL within
+            # request_timeout_ms is closed; the caller then sees only NoBrokersAvailable.
+            self._note("TIMEOUT", record.getMessage())
 
     def best(self):
         with self._lock2:
