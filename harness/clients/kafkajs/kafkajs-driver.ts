@@ -340,7 +340,14 @@ export function createKafkaJsDriver(): ClientDriver {
     },
     async consume(conn, req: ConsumeRequest): Promise<InRecord[]> {
       // A short fetch wait: disconnect waits for the fetch in flight, 5 s by default.
-      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250, ...isolation(req.isolationLevel) }));
+      // KafkaJS's own session timeout (30 s), not the 10 s of the group sessions below: KafkaJS
+      // heartbeats from its fetch loop, in the test worker's event loop, and a busy machine held
+      // that loop past 10 s (soak under stress-ng while Pulsar started, load 19: two consumers in
+      // two workers evicted at once "on heartbeat expiration" 12 s after their assignment, then
+      // rejoined and read the topic again from its start, so the count was reached with a
+      // duplicate and the last record unread). A one-shot consume leaves its group on close, so
+      // the longer timeout costs nothing unless a consumer dies.
+      const consumer = track(connect(conn).consumer({ groupId: req.groupId, sessionTimeout: 30_000, heartbeatInterval: 1000, maxWaitTimeInMs: 250, ...isolation(req.isolationLevel) }));
       const mode = req.commit ?? 'sync';
       if (mode === 'async') throw new ClientError('UNSUPPORTED_SETTING', 'consume: kafkajs has no asynchronous commit distinct from its synchronous one', 'kafkajs');
       const got: InRecord[] = [];
