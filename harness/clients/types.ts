@@ -107,7 +107,11 @@ export interface ConsumeRequest {
   topics: string[];
   groupId: string;
   fromBeginning: boolean;
-  /** Resolve once this many records arrived. */
+  /**
+   * Resolve once this many distinct records (topic, partition, offset) arrived. A record
+   * delivered again (a consumer that lost its membership re-reads from the last commit) is
+   * returned again, for the delivery checker to count, but not counted (clients/consume-count.ts).
+   */
   count: number;
   timeoutMs: number;
   /** How the consumed records are committed before the call returns; default sync. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acknowledged, checkDelivery, expectDelivery, type DeliveryRecord } from './delivery.js';
+import { acknowledged, checkDelivery, expectDelivery, firstDeliveries, type DeliveryRecord } from './delivery.js';
 import { takeDuplicates } from './delivery-log.js';
 
 const rec = (partition: number, offset: number | string, value: string, key: string | null = 'k', topic = 't'): DeliveryRecord => ({ topic, partition, offset: String(offset), key, value });
@@ -87,10 +87,20 @@ describe('checkDelivery', () => {
     expect(checkDelivery(acked, [acked[0]!, { ...acked[1]!, value: '' }]).ok).toBe(false);
   });
 
-  it('hints that duplicates within the requested count may hide the rest', () => {
+  it('a record never read is lost, duplicates of others or not', () => {
     const r = checkDelivery(three, [three[0]!, three[0]!, three[1]!]);
-    expect(r.ok).toBe(false);
-    expect(r.message).toContain('1 duplicate(s) were read within the consume');
+    expect(r).toMatchObject({ ok: false, lost: 1, duplicates: 1 });
+  });
+});
+
+describe('firstDeliveries', () => {
+  it('keeps the first delivery of each record, in the order read, and records the others on the cell', () => {
+    takeDuplicates();
+    const again = [three[0]!, three[1]!, three[0]!, three[1]!, three[2]!];
+    expect(firstDeliveries(again)).toEqual(three);
+    expect(takeDuplicates()).toEqual([expect.stringMatching(/^read again .*: t\/0 0:k="a" ×2, t\/0 1:k="b" ×2$/)]);
+    expect(firstDeliveries(three)).toEqual(three);
+    expect(takeDuplicates()).toEqual([]);
   });
 });
 

@@ -8,6 +8,7 @@ import { bootstrap } from '../../targets/types.js';
 import { recordRetry } from '../../util/retry-log.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
 import { bufferedSession } from '../sessions.js';
+import { distinctRecords, resumeOffsets } from '../consume-count.js';
 import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type ConsumerSession, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
 
 const require = createRequire(import.meta.url);
@@ -337,25 +338,26 @@ export function createKafkaNodeDriver(): ClientDriver {
         });
         const consumer = new kafka.Consumer(c, payloads, { groupId: req.groupId, autoCommit: false, fromOffset: true, encoding: 'utf8', keyEncoding: 'utf8' });
         const got: InRecord[] = [];
+        const distinct = distinctRecords();
         try {
           await guard(`${req.count} record(s) from ${req.topics.join(', ')}`, req.timeoutMs, new Promise<void>((resolveDone, reject) => {
             consumer.on('error', reject);
             consumer.on('offsetOutOfRange', reject);
             consumer.on('message', (m) => {
-              if (got.length >= req.count) return;
-              got.push({ topic: m.topic, partition: m.partition, offset: String(m.offset), key: str(m.key), value: str(m.value), headers: {} });
-              if (got.length >= req.count) resolveDone();
+              if (distinct.size >= req.count) return;
+              const r = { topic: m.topic, partition: m.partition, offset: String(m.offset), key: str(m.key), value: str(m.value), headers: {} };
+              got.push(r);
+              if (distinct.add(r) >= req.count) resolveDone();
             });
           }));
           if (mode === 'sync') {
             // Exactly what was handed back, committed as Kafka does: the next offset to read.
-            const next = new Map<string, { topic: string; partition: number; offset: number }>();
-            for (const r of got) next.set(`${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition, offset: Number(r.offset) + 1 });
+            const next = resumeOffsets(got).map((o) => ({ ...o, offset: Number(o.offset) }));
             // OffsetCommit v2 with generation -1 and no member id: a commit stored in the group
             // coordinator, which OffsetFetch v1 (fetchCommits) reads back. Offset.commit sends v0,
             // which Kafka 3 in KRaft mode no longer keeps anywhere that v1 reads.
             await call('commit', (cb) => c.sendOffsetCommitV2Request(req.groupId, -1, '',
-              [...next.values()].map((o) => ({ ...o, metadata: 'kop-conformance' })), cb));
+              next.map((o) => ({ ...o, metadata: 'kop-conformance' })), cb));
           }
         } finally {
           // Closing kafka-node's Consumer closes its client too.

@@ -7,7 +7,8 @@ const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 import { canonicalFromNodeCode, ClientError, kafkaErrorName, type CanonicalCode } from '../../errors/canonical.js';
 import { recordRetry } from '../../util/retry-log.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
-import { bufferedSession, nextOffsets } from '../sessions.js';
+import { bufferedSession } from '../sessions.js';
+import { distinctRecords, resumeOffsets } from '../consume-count.js';
 import type { Capability, ClientDriver, Compression, Connection, ConsumeRequest, ConsumerSession, InRecord, IsolationLevel, OpenConsumerRequest, OutRecord, ProduceOptions, ProducedRecord, TopicPartition, TransactionalProducer } from '../types.js';
 import { kafkaJs } from './connection.js';
 
@@ -351,6 +352,7 @@ export function createKafkaJsDriver(): ClientDriver {
       const mode = req.commit ?? 'sync';
       if (mode === 'async') throw new ClientError('UNSUPPORTED_SETTING', 'consume: kafkajs has no asynchronous commit distinct from its synchronous one', 'kafkajs');
       const got: InRecord[] = [];
+      const distinct = distinctRecords();
       let restarts = 0;
       // What a timeout reports besides the count: the group's assignment as KafkaJS saw it.
       let assigned = 'no group join seen';
@@ -372,12 +374,13 @@ export function createKafkaJsDriver(): ClientDriver {
               autoCommit: mode === 'auto',
               eachMessage: async ({ topic, partition, message }) => {
                 // Past `count`, nothing more is taken (or, with auto-commit, acknowledged).
-                if (got.length >= req.count) {
+                if (distinct.size >= req.count) {
                   consumer.pause(req.topics.map((t) => ({ topic: t })));
                   return;
                 }
-                got.push(inRecord(topic, partition, message));
-                if (got.length >= req.count) {
+                const r = inRecord(topic, partition, message);
+                got.push(r);
+                if (distinct.add(r) >= req.count) {
                   consumer.pause(req.topics.map((t) => ({ topic: t })));
                   resolveDone();
                 }
@@ -385,7 +388,7 @@ export function createKafkaJsDriver(): ClientDriver {
             }).catch(reject);
           })));
         if (mode === 'sync') {
-          await translate('commitOffsets', consumer.commitOffsets(nextOffsets(got)));
+          await translate('commitOffsets', consumer.commitOffsets(resumeOffsets(got).map((o) => ({ ...o, offset: o.offset.toString() }))));
         }
         return got;
       } catch (err) {

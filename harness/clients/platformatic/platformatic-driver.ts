@@ -8,6 +8,7 @@ import { canonicalFromNodeCode, ClientError, type CanonicalCode } from '../../er
 import { bootstrap } from '../../targets/types.js';
 import { withTimeout, WaitTimeoutError } from '../../util/wait.js';
 import { bufferedSession } from '../sessions.js';
+import { distinctRecords, resumeOffsets } from '../consume-count.js';
 import { addressOf, type Capability, type ClientDriver, type Connection, type ConsumeRequest, type ConsumerSession, type InRecord, type OutRecord, type ProducedRecord } from '../types.js';
 
 // The package exports only its entry point, so its package.json is read beside it.
@@ -193,6 +194,7 @@ export function createPlatformaticDriver(): ClientDriver {
         sessionTimeout: 10_000, heartbeatInterval: 1000,
       }));
       const got: InRecord[] = [];
+      const distinct = distinctRecords();
       try {
         const stream = await translate('consumer.consume', consumer.consume({
           topics: req.topics, autocommit: false, mode: 'committed', fallbackMode: req.fromBeginning ? 'earliest' : 'latest',
@@ -202,17 +204,16 @@ export function createPlatformaticDriver(): ClientDriver {
             new Promise<void>((resolveDone, reject) => {
               stream.on('error', reject);
               stream.on('data', (m) => {
-                if (got.length >= req.count) return;
+                if (distinct.size >= req.count) return;
                 const headers: Record<string, string> = {};
                 for (const [k, v] of m.headers) headers[String(k)] = String(v);
-                got.push({ topic: m.topic, partition: m.partition, offset: m.offset.toString(), key: m.key ?? null, value: m.value ?? null, headers });
-                if (got.length >= req.count) resolveDone();
+                const r = { topic: m.topic, partition: m.partition, offset: m.offset.toString(), key: m.key ?? null, value: m.value ?? null, headers };
+                got.push(r);
+                if (distinct.add(r) >= req.count) resolveDone();
               });
             })));
           // Kafka's convention: the committed offset is the next one to read.
-          const last = new Map<string, { topic: string; partition: number; offset: bigint; leaderEpoch: number }>();
-          for (const r of got) last.set(`${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition, offset: BigInt(r.offset) + 1n, leaderEpoch: 0 });
-          if (mode === 'sync') await translate('commit', consumer.commit({ offsets: [...last.values()] }));
+          if (mode === 'sync') await translate('commit', consumer.commit({ offsets: resumeOffsets(got).map((o) => ({ ...o, leaderEpoch: 0 })) }));
         } finally {
           await stream.close().catch(() => undefined);
         }

@@ -352,9 +352,10 @@ def consume(cid, cmd):
     timeout_ms = int(cmd["timeout_ms"])
     deadline = time.monotonic() + timeout_ms / 1000.0
     got = []
+    distinct = dc.DistinctRecords()
     try:
         consumer.subscribe(list(cmd["topics"]))
-        while len(got) < count and time.monotonic() < deadline:
+        while len(distinct) < count and time.monotonic() < deadline:
             msg = consumer.poll(min(0.5, max(0.01, deadline - time.monotonic())))
             watcher.check()
             if msg is None:
@@ -364,13 +365,14 @@ def consume(cid, cmd):
                     continue
                 raise translate(KafkaException(msg.error()), watcher)
             got.append(msg)
+            distinct.add(msg.topic(), msg.partition(), msg.offset())
             dc.emit({"event": "records_consumed", "id": cid, "count": 1})
-        if len(got) < count:
+        if len(distinct) < count:
             seen = watcher.best()
             if seen and seen[0] != "TIMEOUT":
                 raise DriverError(seen[0], "consumed %d of %d records; librdkafka reported %s %s"
-                                  % (len(got), count, seen[1].name(), seen[1].str()), "KafkaError(%s)" % seen[1].name())
-            raise DriverError("TIMEOUT", "consumed %d of %d records within %d ms" % (len(got), count, timeout_ms))
+                                  % (len(distinct), count, seen[1].name(), seen[1].str()), "KafkaError(%s)" % seen[1].name())
+            raise DriverError("TIMEOUT", "consumed %d of %d records within %d ms" % (len(distinct), count, timeout_ms))
         _commit(cid, consumer, mode, got, committed, commit_result)
         return {"records": [{
             "topic": m.topic(), "partition": m.partition(), "offset": str(m.offset()),

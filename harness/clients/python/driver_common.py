@@ -238,6 +238,22 @@ def headers_in(headers):
     return out
 
 
+class DistinctRecords:
+    """What a consume's count counts: distinct records, by (topic, partition, offset). A record
+    delivered again (a consumer that lost its membership re-reads from the last commit) is kept
+    in the result, for the delivery checker, but not counted (harness/clients/consume-count.ts)."""
+
+    def __init__(self):
+        self._seen = set()
+
+    def add(self, topic, partition, offset):
+        self._seen.add((topic, partition, offset))
+        return len(self._seen)
+
+    def __len__(self):
+        return len(self._seen)
+
+
 def exception_chain(exc):
     """exc, then its __cause__ / __context__ ancestors (libraries often re-raise)."""
     seen = []

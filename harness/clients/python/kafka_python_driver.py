@@ -435,25 +435,27 @@ def consume(cid, cmd):
     consumer = _open(KafkaConsumer, _config(cmd["conn"], KafkaConsumer, extra))
     deadline = time.monotonic() + timeout_ms / 1000.0
     got = []
+    distinct = dc.DistinctRecords()
     try:
         consumer.subscribe(topics=list(cmd["topics"]))
-        while len(got) < count:
+        while len(distinct) < count:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            batch = consumer.poll(timeout_ms=int(min(left, 0.5) * 1000) or 1, max_records=count - len(got))
+            batch = consumer.poll(timeout_ms=int(min(left, 0.5) * 1000) or 1, max_records=count - len(distinct))
             n = 0
             for _tp, msgs in batch.items():
                 for m in msgs:
                     got.append(m)
+                    distinct.add(m.topic, m.partition, m.offset)
                     n += 1
             if n:
                 dc.emit({"event": "records_consumed", "id": cid, "count": n})
-        if len(got) < count:
+        if len(distinct) < count:
             seen = OBS.best()
             if seen:  # e.g. a refused login while joining: say that, not "timeout"
-                raise DriverError(seen[0], "consumed %d of %d records; %s" % (len(got), count, seen[1]))
-            raise DriverError("TIMEOUT", "consumed %d of %d records within %d ms" % (len(got), count, timeout_ms))
+                raise DriverError(seen[0], "consumed %d of %d records; %s" % (len(distinct), count, seen[1]))
+            raise DriverError("TIMEOUT", "consumed %d of %d records within %d ms" % (len(distinct), count, timeout_ms))
         _commit(cid, consumer, mode, got)
         return {"records": [{
             "topic": m.topic, "partition": m.partition, "offset": str(m.offset),

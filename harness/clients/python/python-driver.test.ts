@@ -16,6 +16,8 @@ import { pollUntil as retryUntil } from '../../util/wait.js';
 import type { Capability, ConsumerSession, Connection, InRecord, TopicPartition } from '../types.js';
 import type { ExternalDriverHandle } from '../external/external-driver.js';
 import { pythonClientSpecs, startPythonDriver } from './python-driver.js';
+import { createKafkaJsDriver } from '../kafkajs/kafkajs-driver.js';
+import { firstDeliveries } from '../../util/delivery.js';
 
 let target: StartedTarget;
 let wrongCaPem: string;
@@ -150,6 +152,36 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
       silent.close();
     }
   });
+
+  // A busy machine can hold a client past its session timeout (seen: two KafkaJS members
+  // evicted at once under stress-ng). The broker then evicts the member; on waking it rejoins and
+  // reads again from the last commit. `count` counts distinct records, so the consume still ends
+  // with every record, the re-read ones twice, and nothing reads as lost. Here the stall is made
+  // with SIGSTOP. Only confluent-kafka: kafka-python (2.0.2 and 3.0.12) does not re-read, it fails
+  // the final commit instead (CommitFailedError, the member is unknown), which the cell reports.
+  it.runIf(spec.id === 'confluent-kafka')('a member stalled past its session timeout mid-consume re-reads from the last commit; the consume returns every record, the re-read ones again', async () => {
+    const topic = newTopic('stall');
+    const late = createKafkaJsDriver();
+    try {
+      await driver.produce(conn(), topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: `a-${i}` })));
+      const consuming = driver.consume(conn(), { topics: [topic], groupId: newGroup('stall'), fromBeginning: true, count: 20, timeoutMs: 60_000 });
+      consuming.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 5_000));
+      process.kill(driver.pid, 'SIGSTOP');
+      try {
+        await new Promise((r) => setTimeout(r, 14_000)); // the driver's session timeout is 10 s
+      } finally {
+        process.kill(driver.pid, 'SIGCONT');
+      }
+      await late.produce(conn(), topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: `b-${i}` })));
+      const got = await consuming;
+      const values = got.map((r) => r.value);
+      expect(firstDeliveries(got).map((r) => r.value)).toEqual([...Array.from({ length: 10 }, (_, i) => `a-${i}`), ...Array.from({ length: 10 }, (_, i) => `b-${i}`)]);
+      expect(values.length, `re-read after the eviction: ${values.join(' ')}`).toBeGreaterThan(20);
+    } finally {
+      await late.close();
+    }
+  }, 90_000);
 
   it('produces keyed records with headers and consumes them back', async () => {
     const topic = `${target.topics.globalPrefix}py-${randomBytes(5).toString('hex')}`;

@@ -418,21 +418,28 @@ func consume(id int64, raw json.RawMessage) (any, error) {
 	defer m.close(10 * time.Second)
 	deadline := t0.Add(time.Duration(cmd.TimeoutMs) * time.Millisecond)
 	var got []*sarama.ConsumerMessage
-	for len(got) < cmd.Count {
+	// Count counts distinct records: one delivered again (a member that lost its group re-reads
+	// from the last commit) is returned, for the delivery checker, but not counted
+	// (harness/clients/consume-count.ts).
+	distinct := driverkit.DistinctRecords{}
+	for distinct.Len() < cmd.Count {
 		left := time.Until(deadline)
 		if left <= 0 {
 			break
 		}
-		batch, err := m.poll(left, cmd.Count-len(got))
+		batch, err := m.poll(left, cmd.Count-distinct.Len())
 		if err != nil {
 			return nil, err
 		}
 		if len(batch) > 0 {
 			got = append(got, batch...)
+			for _, msg := range batch {
+				distinct.Add(msg.Topic, msg.Partition, msg.Offset)
+			}
 			driverkit.Emit(map[string]any{"event": "records_consumed", "id": id, "count": len(batch)})
 		}
 	}
-	if len(got) < cmd.Count {
+	if distinct.Len() < cmd.Count {
 		m.mu.Lock()
 		var last error
 		if len(m.errs) > 0 {
@@ -440,10 +447,20 @@ func consume(id int64, raw json.RawMessage) (any, error) {
 		}
 		m.mu.Unlock()
 		if last != nil {
-			return nil, driverkit.Errorf("TIMEOUT", "Timeout", "consumed %d of %d records within %d ms; last error: %v", len(got), cmd.Count, cmd.TimeoutMs, last)
+			return nil, driverkit.Errorf("TIMEOUT", "Timeout", "consumed %d of %d records within %d ms; last error: %v", distinct.Len(), cmd.Count, cmd.TimeoutMs, last)
 		}
-		return nil, driverkit.Errorf("TIMEOUT", "Timeout", "consumed %d of %d records within %d ms", len(got), cmd.Count, cmd.TimeoutMs)
+		return nil, driverkit.Errorf("TIMEOUT", "Timeout", "consumed %d of %d records within %d ms", distinct.Len(), cmd.Count, cmd.TimeoutMs)
 	}
+	// Resume where the highest record returned ends, not after the last one read: a record
+	// delivered again may come after higher ones.
+	m.mu.Lock()
+	for _, msg := range got {
+		k := tp{Topic: msg.Topic, Partition: msg.Partition}
+		if msg.Offset+1 > m.next[k] {
+			m.next[k] = msg.Offset + 1
+		}
+	}
+	m.mu.Unlock()
 	switch mode {
 	case "sync":
 		offsets, err := m.commit(15 * time.Second)

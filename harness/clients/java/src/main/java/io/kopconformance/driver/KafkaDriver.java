@@ -18,6 +18,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -691,9 +692,13 @@ public final class KafkaDriver {
     try {
       consumer.subscribe(topics);
       List<ConsumerRecord<String, String>> got = new ArrayList<>();
+      // `count` counts distinct records (topic, partition, offset): a record delivered again (a
+      // member that lost its group re-reads from the last commit) is returned, for the delivery
+      // checker, but not counted (harness/clients/consume-count.ts).
+      Set<String> distinct = new HashSet<>();
       Map<TopicPartition, OffsetAndMetadata> consumed = new LinkedHashMap<>();
       long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-      while (got.size() < count) {
+      while (distinct.size() < count) {
         long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         if (left <= 0) break;
         ConsumerRecords<String, String> batch = consumer.poll(Duration.ofMillis(Math.min(left, 500)));
@@ -706,9 +711,11 @@ public final class KafkaDriver {
         Map<TopicPartition, Long> rewind = new HashMap<>();
         for (ConsumerRecord<String, String> r : batch) {
           TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-          if (got.size() < count && !rewind.containsKey(tp)) {
+          if (distinct.size() < count && !rewind.containsKey(tp)) {
             got.add(r);
-            consumed.put(tp, new OffsetAndMetadata(r.offset() + 1));
+            distinct.add(r.topic() + "\u0000" + r.partition() + "\u0000" + r.offset());
+            // The highest, not the last: a record delivered again may come after higher ones.
+            consumed.merge(tp, new OffsetAndMetadata(r.offset() + 1), (a, b) -> a.offset() >= b.offset() ? a : b);
           } else {
             rewind.putIfAbsent(tp, r.offset());
           }
@@ -716,8 +723,8 @@ public final class KafkaDriver {
         // Records beyond `count` were not returned, so no commit (auto included) may cover them.
         for (Map.Entry<TopicPartition, Long> e : rewind.entrySet()) consumer.seek(e.getKey(), e.getValue());
       }
-      if (got.size() < count) {
-        throw new DriverException("TIMEOUT", "consumed " + got.size() + " of " + count + " records from " + topics
+      if (distinct.size() < count) {
+        throw new DriverException("TIMEOUT", "consumed " + distinct.size() + " of " + count + " records from " + topics
             + " as group " + group + " within " + timeoutMs + " ms");
       }
       if (commit.equals("sync")) {
