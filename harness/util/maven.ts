@@ -1,10 +1,11 @@
 // Resolves a project pom (and builds its sources, if any) into the cache, outside git.
 // Maven's own local repository (~/.m2, or KOPC_MAVEN_REPO) caches the downloads; a stamp file keyed by the
 // pom's and sources' content skips Maven entirely on warm runs.
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
+import { buildIntoPlace } from './build-into-place.js';
 import { cacheDir, ensureDir } from './paths.js';
 import { progress } from './progress.js';
 import { mavenTool } from './maven-home.js';
@@ -99,26 +100,13 @@ export async function mavenBuild(name: string, moduleDir: string, opts: { props?
   if (!existsSync(stamp)) {
     progress(`maven ${name}`, 'resolving and building (first run downloads from Maven Central; later runs use the cache)');
     const t0 = Date.now();
-    // Built in a scratch directory and renamed into place: several workers of a run may build
-    // the same driver at once, and two Maven runs copying into one lib/ directory fail ("Failed
-    // to copy full contents", seen with java-driver-2.8.0). The first build to finish is kept.
-    const scratch = `${outDir}.part-${process.pid}-${randomBytes(3).toString('hex')}`;
-    try {
+    await buildIntoPlace(outDir, () => existsSync(stamp), async (scratch) => {
       await runMaven({
         label: `maven ${name}`, pom: join(moduleDir, 'pom.xml'), goals: ['package', 'dependency:copy-dependencies'], timeoutMs,
         props: { 'kopc.buildDir': join(scratch, 'build'), 'kopc.libDir': join(scratch, 'lib'), ...props },
       });
       writeFileSync(join(scratch, '.complete'), new Date().toISOString());
-      // A directory without the stamp is an interrupted build of the layout before this one.
-      if (existsSync(outDir) && !existsSync(stamp)) rmSync(outDir, { recursive: true, force: true });
-      try {
-        renameSync(scratch, outDir);
-      } catch (err) {
-        if (!existsSync(stamp)) throw err;
-      }
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
+    });
     recordTiming(`maven build ${name}`, Date.now() - t0);
     progress(`maven ${name}`, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }

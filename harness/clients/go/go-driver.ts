@@ -8,13 +8,14 @@
 // in, and the Go version. A new Go client is one folder + one registry line
 // (`goClientEntry('<folder>')`).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { startExternalDriver, type ExternalDriverHandle } from '../external/external-driver.js';
 import type { ClientEntry } from '../registry.js';
 import { cacheDir, ensureDir } from '../../util/paths.js';
+import { buildIntoPlace } from '../../util/build-into-place.js';
 import { progress, step } from '../../util/progress.js';
 import { runWithProgress } from '../../util/run-with-progress.js';
 
@@ -136,20 +137,8 @@ async function buildOnce(client: string): Promise<GoDriverBuild> {
   if (existsSync(binary)) return { binary, buildMs: 0 };
   const label = `go driver ${client}`;
   const t0 = Date.now();
-  await step(`${label}: go build (${goVer}, cold)`, async () => {
-    const scratch = mkdtempSync(join(root, `.build-${client}-`));
-    try {
-      await goBuild(label, src, join(scratch, BINARY));
-      try {
-        renameSync(scratch, dir);
-      } catch (err) {
-        // Another worker finished first: use its binary.
-        if (!existsSync(binary)) throw err;
-      }
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  });
+  await step(`${label}: go build (${goVer}, cold)`, () =>
+    buildIntoPlace(dir, () => existsSync(binary), (scratch) => goBuild(label, src, join(scratch, BINARY))));
   return { binary, buildMs: Date.now() - t0 };
 }
 

@@ -4,13 +4,14 @@
 // and cached under <cacheDir>/venvs/<name>-<hash>. The requirements files are the one place
 // these versions are pinned: a new kafka-python-<version>.txt adds a client.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { startExternalDriver, type ExternalDriverHandle } from '../external/external-driver.js';
 import type { ClientEntry } from '../registry.js';
 import { cacheDir, ensureDir } from '../../util/paths.js';
+import { buildIntoPlace } from '../../util/build-into-place.js';
 import { progress, step } from '../../util/progress.js';
 import { runWithProgress as runTool } from '../../util/run-with-progress.js';
 
@@ -66,21 +67,12 @@ export async function ensureVenv(spec: PythonClientSpec): Promise<string> {
   if (existsSync(join(venv, STAMP))) return venv;
   const label = `python venv ${spec.id}`;
   return step(`${label} (${py})`, async () => {
-    const scratch = `${venv}.tmp-${process.pid}-${Date.now().toString(36)}`;
-    try {
+    await buildIntoPlace(venv, () => existsSync(join(venv, STAMP)), async (scratch) => {
       await runWithProgress(label, PYTHON, ['-m', 'venv', scratch], 120_000);
       await runWithProgress(label, join(scratch, 'bin', 'python'),
         ['-m', 'pip', 'install', '--no-input', '--progress-bar', 'off', '-r', spec.requirementsFile], VENV_TIMEOUT_MS);
       writeFileSync(join(scratch, STAMP), `${py}\n${new Date().toISOString()}\n`);
-      try {
-        renameSync(scratch, venv);
-      } catch (err) {
-        // Another worker finished first: use its venv.
-        if (!existsSync(join(venv, STAMP))) throw err;
-      }
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
+    });
     return venv;
   });
 }
