@@ -32,6 +32,13 @@ describe('soak summary', () => {
     expect(md).toContain('## Tries not counted: the machine was suspended during them\n\n- kafka | kafkajs | a, run 2: passed on try 2;');
   });
 
+  it('the variants of one scenario that share a title are cells of their own', () => {
+    const v = (id: string, status: CellStatus): CellResult => ({ ...cell(`${id}: same title`, status), title: 'same title' });
+    const r = changedCells([run(v('s.x.sasl_plaintext', 'pass'), v('s.x.sasl_ssl', 'pass')), run(v('s.x.sasl_plaintext', 'flaky'), v('s.x.sasl_ssl', 'pass'))], none);
+    expect(r.cellCount).toBe(2);
+    expect(r.changed.map((c) => [c.scenarioId, c.statuses])).toEqual([['s.x.sasl_plaintext', ['pass', 'flaky']]]);
+  });
+
   it('a cell missing from a run counts as changed', () => {
     expect(changedCells([run(cell('a', 'pass')), run()], none).changed.map((c) => c.statuses)).toEqual([['pass', 'absent']]);
   });

@@ -30,7 +30,7 @@ as a busy machine would.
 Exit code: 0 no unexplained change, 1 an unexplained change or a run wrote no results, 2 bad usage.`;
 
 export interface SoakCell {
-  /** `target | client | scenario title` */
+  /** `target | client | scenario id` */
   cell: string;
   target: string;
   client: string;
@@ -61,7 +61,8 @@ export interface SoakSummary {
   notCounted: string[];
 }
 
-const keyOf = (c: RunResults['cells'][number]) => `${c.target} | ${c.client} | ${c.title}`;
+// By scenario id, not title: the variants of one scenario (sasl_plaintext, sasl_ssl) share a title.
+const keyOf = (c: RunResults['cells'][number]) => `${c.target} | ${c.client} | ${c.scenarioId}`;
 
 type FlakyLookup = (target: string, scenarioId: string, client: string) => ExpectationEntry | undefined;
 
