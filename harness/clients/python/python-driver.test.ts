@@ -166,6 +166,8 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
       await driver.produce(conn(), topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: `a-${i}` })));
       const consuming = driver.consume(conn(), { topics: [topic], groupId: newGroup('stall'), fromBeginning: true, count: 20, timeoutMs: 60_000 });
       consuming.catch(() => undefined);
+      // Time for the member to join and read a-*: the driver reports no progress to wait on. If
+      // it had not read them yet, nothing is re-read and the "> 20 deliveries" check below fails.
       await new Promise((r) => setTimeout(r, 5_000));
       process.kill(driver.pid, 'SIGSTOP');
       try {
