@@ -38,6 +38,9 @@ export async function runUntil(opts: RunUntilOptions): Promise<RunUntilResult> {
   const t0 = Date.now();
   const child = execa(opts.command, opts.args, {
     stdin: 'pipe', reject: false, buffer: false, cleanup: true, cwd: opts.cwd,
+    // The SIGKILL bound is stopGraceMs, below: execa's own (5 s after any kill()) cut Fluent
+    // Bit's shutdown flush short, and its delivery reports were lost.
+    forceKillAfterDelay: false,
     ...(opts.env ? { env: opts.env } : {}),
   });
   let ended: RunUntilResult['ended'] | undefined;

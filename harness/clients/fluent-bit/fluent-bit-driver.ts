@@ -178,6 +178,8 @@ interface RunResult {
   stdout: string;
   /** Why the run ended: its goal reached, a definite failure, its own exit, or the bound. */
   ended: 'done' | 'failed' | 'timeout' | 'exited';
+  /** How the process went: its exit code or signal, and how long it ran. */
+  exit: string;
 }
 
 /**
@@ -201,9 +203,12 @@ export async function runFluentBit(config: string, opts: RunOptions): Promise<Ru
       onStdout: (c) => { stdout += c; },
       onStderr: (c) => log.feed(c),
       decide: () => (failed() ? 'kill' : opts.done(log, stdout) ? 'stop' : 'continue'),
+      // SIGKILL only once the shutdown flush has had its Grace seconds.
+      stopGraceMs: (FLUSH_GRACE_S + 5) * 1000,
     });
     const ended = r.ended === 'killed' ? 'failed' : r.ended === 'stopped' ? 'done' : r.ended;
-    return { log, stdout, ended };
+    const exit = `${r.signal ? `ended by ${r.signal}` : `exit code ${r.exitCode ?? '?'}`} after ${(r.durationMs / 1000).toFixed(1)} s`;
+    return { log, stdout, ended, exit };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -212,7 +217,7 @@ export async function runFluentBit(config: string, opts: RunOptions): Promise<Ru
 function failWith(what: string, r: RunResult, fallback: { code: CanonicalCode; message: string }): never {
   const f = r.log.failure;
   if (f) throw new ClientError(f.code, `${what}: ${f.line.replace(/^\[[^\]]*\]\s*/, '')}`, 'fluent-bit');
-  throw new ClientError(fallback.code, `${what}: ${fallback.message}\n${r.log.excerpt()}`, 'fluent-bit');
+  throw new ClientError(fallback.code, `${what}: ${fallback.message}; fluent-bit ${r.exit}\n${r.log.excerpt()}`, 'fluent-bit');
 }
 
 /**
@@ -239,7 +244,16 @@ export function inOffsetOrder(records: InRecord[]): InRecord[] {
   return out;
 }
 
-const SERVICE = section('SERVICE', { Flush: '0.2', Grace: 5, Log_Level: 'info' });
+/**
+ * Seconds Fluent Bit's shutdown may take: out_kafka's exit flushes librdkafka for `Grace`
+ * seconds, and the delivery reports come out in that flush. With 5 s (seen in a CI run at load
+ * 100+, and reproduced by pausing the broker with SIGSTOP for 9 s after the enqueue), the flush
+ * gave up silently, with no line in the log, and a produce the broker then took read "0 of N
+ * delivered". A run that delivers at once still stops within a second.
+ */
+export const FLUSH_GRACE_S = 15;
+
+const SERVICE = section('SERVICE', { Flush: '0.2', Grace: FLUSH_GRACE_S, Log_Level: 'info' });
 
 /**
  * An input that reads nothing but stdin: when the driver's process goes away, stdin closes and

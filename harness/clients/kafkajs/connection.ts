@@ -78,3 +78,21 @@ export async function metadataRoundTrip(target: TargetInfo, opts: KafkaJsConnect
     await admin.disconnect().catch(() => undefined);
   }
 }
+
+/**
+ * A group coordinator round trip (DescribeGroups, after FindCoordinator): a broker that answers
+ * metadata may still be creating its offsets topic, and until it has, every consumer group waits
+ * for a coordinator (on a busy machine longer than a client's retries: KafkaJS gave up with
+ * "Failed to find group coordinator" on a reference Kafka just started).
+ */
+export async function groupCoordinatorRoundTrip(target: TargetInfo, opts: KafkaJsConnectOptions = {}): Promise<void> {
+  const admin = kafkaJs(target, { retries: 0, ...opts }).admin();
+  try {
+    await admin.connect();
+    // (The broker pool is filled by a metadata request; describeGroups alone finds it empty.)
+    await admin.describeCluster();
+    await admin.describeGroups(['kopc-readiness']);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { metadataRoundTrip } from '../../clients/kafkajs/connection.js';
+import { groupCoordinatorRoundTrip, metadataRoundTrip } from '../../clients/kafkajs/connection.js';
 import { mintJwt, newSecretKey, writeSecretKey } from '../../security/jwt.js';
 import { apiKeyDigest, apiKeyFor, defaultTenantFabrics, principalFor, roleOf, type TenantFabric } from '../../security/principals.js';
 import { redact, registerSecret } from '../../security/redact.js';
@@ -181,14 +181,16 @@ export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<S
     forgedPasswords: tfs.map((tf) => `token:${mintJwt(newSecretKey(), { sub: roleOf(tf) })}`),
     expiredPasswords: tfs.map((tf) => `token:${mintJwt(key, { sub: roleOf(tf), exp: Math.floor(Date.now() / 1000) - 3600 })}`),
   };
-  const ready = (timeoutMs: number) => pollUntil('reference Kafka: SASL-authenticated metadata round trip', () => metadataRoundTrip(info), {
-    timeoutMs,
-    intervalMs: 200,
-    abort: () => {
+  const ready = async (timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    const abort = () => {
       const e = proc.exited();
       return e ? new Error(`reference Kafka broker exited (${e}) before it was ready; log ${logFile}:\n${proc.logTail(3000)}`) : undefined;
-    },
-  });
+    };
+    await pollUntil('reference Kafka: SASL-authenticated metadata round trip', () => metadataRoundTrip(info), { timeoutMs, intervalMs: 200, abort });
+    // And a group coordinator: the first consumer group must not pay for the offsets topic.
+    await pollUntil('reference Kafka: a group coordinator (DescribeGroups)', () => groupCoordinatorRoundTrip(info), { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 200, abort });
+  };
   try {
     await ready(opts.startTimeoutMs ?? 120_000);
   } catch (err) {
