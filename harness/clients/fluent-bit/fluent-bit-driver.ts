@@ -246,10 +246,11 @@ export function inOffsetOrder(records: InRecord[]): InRecord[] {
 
 /**
  * Seconds Fluent Bit's shutdown may take: out_kafka's exit flushes librdkafka for `Grace`
- * seconds, and the delivery reports come out in that flush. With 5 s (seen in a CI run at load
- * 100+, and reproduced by pausing the broker with SIGSTOP for 9 s after the enqueue), the flush
- * gave up silently, with no line in the log, and a produce the broker then took read "0 of N
- * delivered". A run that delivers at once still stops within a second.
+ * seconds, and the delivery reports come out in that flush. It had 5 s, and execa SIGKILLed the
+ * process 5 s after SIGTERM anyway (turned off in runUntil): a produce the broker acknowledged
+ * later than that read "0 of N delivered", with no line in the log (seen in a CI run at load
+ * 100+; reproduced by pausing the broker with SIGSTOP for 9 s after the enqueue, which now
+ * delivers in 10.1 s). A run that delivers at once still stops within a second.
  */
 export const FLUSH_GRACE_S = 15;
 
