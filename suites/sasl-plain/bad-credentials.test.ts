@@ -10,7 +10,7 @@ forEachTargetAndClient('sasl-plain', (scenario) => {
     const p = protocol.toLowerCase();
     scenario(`sasl-plain.wrong-token.${p}: a token signed with another key fails with SASL_AUTHENTICATION_FAILED, quickly`, async ({ target, driver, connection, skip }) => {
       requireListener(target, protocol, skip);
-      const r = await refusedLogin(driver, connection(protocol, { password: wrongPassword(target) }));
+      const r = await refusedLogin(driver, connection(protocol, { password: wrongPassword(target) }), 'SASL_AUTHENTICATION_FAILED');
       expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
       expect(r.ms, 'refusal should come from the broker, not a timeout').toBeLessThan(QUICK_MS);
     });
@@ -21,7 +21,7 @@ forEachTargetAndClient('sasl-plain', (scenario) => {
     if (!apiKey) skip(`not applicable: target ${target.id} has no API key configured (kop.apikey.password)`);
     // Same tenant and key name, another secret.
     const wrong = apiKey!.replace(/[^.]+$/, (secret) => [...secret].reverse().join('') + 'x');
-    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: wrong }));
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: wrong }), 'SASL_AUTHENTICATION_FAILED');
     expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
     expect(r.ms).toBeLessThan(QUICK_MS);
   });
@@ -29,14 +29,14 @@ forEachTargetAndClient('sasl-plain', (scenario) => {
   scenario('sasl-plain.expired-jwt: an expired JWT fails with SASL_AUTHENTICATION_FAILED, quickly', async ({ target, driver, connection, skip }) => {
     const expired = target.expiredPasswords?.[0];
     if (!expired) skip(`not applicable: target ${target.id} cannot mint tokens (its signing key is not the suite's)`);
-    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: expired }));
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: expired }), 'SASL_AUTHENTICATION_FAILED');
     expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
     expect(r.ms).toBeLessThan(QUICK_MS);
   });
 
   scenario('sasl-plain.no-token-prefix: the JWT without the token: prefix fails with SASL_AUTHENTICATION_FAILED', async ({ target, driver, connection }) => {
     const p = target.principals[0]!;
-    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: p.password.replace(/^token:/, '') }));
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { password: p.password.replace(/^token:/, '') }), 'SASL_AUTHENTICATION_FAILED');
     expect(r.code, r.raw).toBe('SASL_AUTHENTICATION_FAILED');
     expect(r.ms).toBeLessThan(QUICK_MS);
   });

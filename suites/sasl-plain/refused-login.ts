@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import type { ClientDriver, Connection } from '../../harness/clients/types.js';
 import { ClientError } from '../../harness/errors/canonical.js';
 import type { TargetInfo } from '../../harness/targets/types.js';
+import { timeRefusal } from '../../harness/util/timed-refusal.js';
 
 /** A password the endpoint must refuse: same claims signed with another key, or a tampered signature. */
 export function wrongPassword(target: TargetInfo): string {
@@ -24,17 +25,17 @@ const warmed = new Set<string>();
  * driver's first login is made once untimed before the timed one: the first login of a fresh
  * driver process includes its runtime's warm-up (a JVM loading and compiling the client's
  * classes took 4–11 s for the first refusal under stress-ng, then 0.1–0.4 s), which says
- * nothing about how the endpoint refused it.
+ * nothing about how the endpoint refused it. A refusal with `expectedCode` just over QUICK_MS is
+ * timed once more (harness/util/timed-refusal.ts), and the slow one is recorded on the cell.
  */
-export async function refusedLogin(driver: ClientDriver, conn: Connection): Promise<{ code: string; raw: string; ms: number }> {
+export async function refusedLogin(driver: ClientDriver, conn: Connection, expectedCode?: string): Promise<{ code: string; raw: string; ms: number }> {
   const key = `${driver.id}#${(driver as { pid?: number }).pid ?? 'in-process'}`;
   if (!warmed.has(key)) {
     warmed.add(key);
     await driver.checkLogin(conn).catch(() => undefined);
   }
-  const t0 = Date.now();
-  const err = await driver.checkLogin(conn).then(() => undefined, (e: unknown) => e);
-  const ms = Date.now() - t0;
+  const { err, ms } = await timeRefusal(`${driver.id} refused login`, QUICK_MS, () => driver.checkLogin(conn),
+    (e) => expectedCode !== undefined && e instanceof ClientError && e.code === expectedCode);
   expect(err, 'the login must be refused').toBeInstanceOf(ClientError);
   return { code: (err as ClientError).code, raw: (err as ClientError).raw, ms };
 }

@@ -7,7 +7,7 @@ import { QUICK_MS, refusedLogin } from './refused-login.js';
 
 forEachTargetAndClient('sasl-plain', (scenario) => {
   scenario('sasl-plain.other-mechanism: SCRAM-SHA-256 is refused with UNSUPPORTED_SASL_MECHANISM', async ({ target, driver, connection }) => {
-    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { saslMechanism: 'SCRAM-SHA-256' }));
+    const r = await refusedLogin(driver, connection(target.listeners[0]!.securityProtocol, { saslMechanism: 'SCRAM-SHA-256' }), 'UNSUPPORTED_SASL_MECHANISM');
     expect(r.code, r.raw).toBe('UNSUPPORTED_SASL_MECHANISM');
     expect(r.ms).toBeLessThan(QUICK_MS);
   });
