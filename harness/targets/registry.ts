@@ -99,6 +99,14 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
 }
 
 /**
+ * How long a private broker (started mid-run, next to the shared brokers and three busy test
+ * workers) may take to get ready. A shared broker starts at the run's start, bounded at 240 s; a
+ * private gdn broker took 163 s and 180 s under stress-ng (2 cores), and in stop 25's CI it was
+ * still not listening at 240 s, so its six cells failed.
+ */
+export const PRIVATE_BROKER_START_MS = 480_000;
+
+/**
  * A broker of the target's kind that the caller owns and may restart (faults.broker-restart), next
  * to the shared per-run one. Throws TargetUnavailableError (the reason a cell reads "not
  * applicable") for targets whose broker the suite cannot restart.
@@ -106,11 +114,11 @@ async function startOne(id: TargetId, started: Map<TargetId, StartedTarget>): Pr
 export async function startRestartableTarget(id: string): Promise<RestartableTarget> {
   switch (id) {
     case 'kafka':
-      return await (await import('./kafka/kafka-target.js')).startRestartableKafkaBroker();
+      return await (await import('./kafka/kafka-target.js')).startRestartableKafkaBroker({ startTimeoutMs: PRIVATE_BROKER_START_MS });
     case 'kop':
-      return await (await import('./kop/kop-target.js')).startRestartableKopBroker();
+      return await (await import('./kop/kop-target.js')).startRestartableKopBroker({ startTimeoutMs: PRIVATE_BROKER_START_MS });
     case 'gdn':
-      return await (await import('./gdn/gdn-target.js')).startRestartableGdnBroker();
+      return await (await import('./gdn/gdn-target.js')).startRestartableGdnBroker({ startTimeoutMs: PRIVATE_BROKER_START_MS });
     case 'live':
       throw new TargetUnavailableError(id, 'not applicable: a live endpoint is not the suite\'s to stop and start (its broker processes run elsewhere)');
     case 'container':
@@ -138,7 +146,7 @@ export function offersPrivateProxiedTarget(id: string): boolean {
  */
 export async function startProxiedTarget(id: string): Promise<StartedTarget & Partial<RestartableTarget> & { proxied: ProxiedListener }> {
   if (!offersPrivateProxiedTarget(id)) throw new TargetUnavailableError(id, `not applicable: no private proxied broker for target ${id}`);
-  const t = await (await import('./gdn/gdn-target.js')).startProxiedGdnBroker();
+  const t = await (await import('./gdn/gdn-target.js')).startProxiedGdnBroker({ startTimeoutMs: PRIVATE_BROKER_START_MS });
   if (!t.proxied) {
     await t.stop();
     throw new Error(`target ${id}: the private broker started without a proxied listener`);

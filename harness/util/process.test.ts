@@ -1,11 +1,11 @@
 // Broker processes must never outlive the run that started them.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { groupRssKb, isAlive, startGuarded } from './process.js';
+import { groupRssKb, isAlive, logErrorLines, startGuarded } from './process.js';
 import { freePort, waitPortsBindable } from './ports.js';
 import { pollUntil } from './wait.js';
 
@@ -73,5 +73,25 @@ describe('ports of a restarted broker', () => {
     expect(stillTaken).toMatch(new RegExp(`timed out after 300 ms waiting for port\\(s\\) ${port} `));
     setTimeout(() => srv.close(), 300);
     await waitPortsBindable([port], 5000);
+  });
+});
+
+describe('a broker log read for a start that did not get ready', () => {
+  it('gives the last ERROR and exception lines, trimmed, and nothing else', () => {
+    const log = join(dir, 'broker.log');
+    writeFileSync(log, [
+      '2026-12-04T21:29:30 INFO  starting',
+      '2026-12-04T21:29:31 ERROR old trouble',
+      '2026-12-04T21:29:32 WARN  slow',
+      'java.net.BindException: Address already in use',
+      '2026-12-04T21:29:33 ERROR newest trouble ' + 'x'.repeat(400),
+      '2026-12-04T21:29:34 INFO  still starting',
+    ].join('\n'));
+    const lines = logErrorLines(log, 2);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe('java.net.BindException: Address already in use');
+    expect(lines[1]).toMatch(/^2026-12-04T21:29:33 ERROR newest trouble x+$/);
+    expect(lines[1]!.length).toBe(300);
+    expect(logErrorLines(join(dir, 'no-such.log'))).toEqual([]);
   });
 });

@@ -34,6 +34,16 @@ export function readTail(file: string, bytes = 4000): string {
   }
 }
 
+/**
+ * The last `max` lines of a broker log's tail that say ERROR or name an exception: what a start
+ * that timed out with nothing listening goes on to say in its one-line error.
+ */
+export function logErrorLines(file: string, max = 5, bytes = 200_000): string[] {
+  return readTail(file, bytes).split('\n')
+    .filter((l) => /\bERROR\b|Exception\b|Address already in use/.test(l))
+    .slice(-max).map((l) => l.trim().slice(0, 300));
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

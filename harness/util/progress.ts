@@ -3,6 +3,9 @@ import { recordTiming } from '../reporting/timings.js';
 // Progress lines for slow steps (downloads, builds, broker starts). They go to stderr
 // so that machine-readable stdout stays clean, and never carry secrets.
 
+/** A duration for people: `12.3 s`. */
+export const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
 export function progress(step: string, detail = ''): void {
   if (process.env.KOP_CONFORMANCE_QUIET === '1') return;
   const t = new Date().toISOString().slice(11, 19);

@@ -50,7 +50,7 @@ export function measured(task: TestContext['task'], line: string): void {
   void allure.attachment('measured', line, 'text/plain');
 }
 
-export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+export { secs } from '../../harness/util/progress.js';
 
 /**
  * The bounded negative read: a consume that must find nothing within `ms` (a TIMEOUT). Anything

@@ -68,7 +68,23 @@ export interface ExternalDriverHandle extends ClientDriver {
   stderrTail(): string;
   /** Sends a raw command (tests of the protocol itself). */
   request<T>(op: string, fields: Record<string, unknown>, timeoutMs: number): Promise<T>;
+  /**
+   * Calls `listener` with each optional progress event the driver prints (PROTOCOL.md, Events:
+   * records_consumed, producer_send_success, offsets_committed) while a command runs; returns the
+   * function that stops it. What a test waits on instead of a guessed sleep.
+   */
+  onProgress(listener: (ev: DriverProgress) => void): () => void;
 }
+
+export interface DriverProgress {
+  event: 'records_consumed' | 'producer_send_success' | 'offsets_committed';
+  /** The id of the command it belongs to. */
+  id?: number;
+  /** records_consumed: how many records the poll returned. */
+  count?: number;
+}
+
+const PROGRESS_EVENTS = new Set<string>(['records_consumed', 'producer_send_success', 'offsets_committed']);
 
 const STDERR_KEEP = 200;
 
@@ -113,6 +129,7 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
     if (stderrLines.length > STDERR_KEEP) stderrLines.splice(0, stderrLines.length - STDERR_KEEP);
   });
 
+  const progressListeners = new Set<(ev: DriverProgress) => void>();
   let outBuf = '';
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (chunk: string) => {
@@ -144,6 +161,10 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
     if (ev.event === 'retry') {
       // A bounded retry the driver made of an error its client's docs call retriable: on the cell.
       recordRetry(redact(`${(ev as { what?: string }).what ?? 'a retriable error'} (${spec.id})`));
+      return;
+    }
+    if (ev.event && PROGRESS_EVENTS.has(ev.event)) {
+      for (const l of progressListeners) l(ev as DriverProgress);
       return;
     }
     if (ev.event !== 'result') return;
@@ -293,6 +314,10 @@ export async function startExternalDriver(spec: ExternalDriverSpec): Promise<Ext
     pid: child.pid!,
     stderrTail: tail,
     request,
+    onProgress(listener) {
+      progressListeners.add(listener);
+      return () => void progressListeners.delete(listener);
+    },
     async checkLogin(conn) {
       await request('check_login', { conn: wireConnection(conn) }, 20_000 + margin);
     },

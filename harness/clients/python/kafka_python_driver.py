@@ -157,6 +157,8 @@ class _Observations(logging.Handler):
                     self._note("TLS_HANDSHAKE_FAILED", "%s: %s" % (type(e).__name__, e))
                 elif SASL_ERRORS and isinstance(e, SASL_ERRORS):
                     self._note("SASL_AUTHENTICATION_FAILED", "%s: %s" % (type(e).__name__, e))
+                elif _client_timeout(e):
+                    self._note("TIMEOUT", "%s: %s (the client's own request timeout)" % (type(e).__name__, e))
                 elif isinstance(e, BROKER_ERROR) and getattr(e, "message", None):
                     self._note("BROKER", (e.message, "%s: %s" % (type(e).__name__, e)))
                 elif isinstance(e, ConnectionRefusedError):
@@ -190,6 +192,13 @@ class _Observations(logging.Handler):
         return None
 
 
+def _client_timeout(e):
+    """kafka-python 3.x closes a connection whose request went unanswered past its deadline with a
+    RequestTimedOutError of its own ("Request timed out after N ms"): the protocol's error class,
+    but no broker said REQUEST_TIMED_OUT. One the broker sent carries no such message."""
+    return isinstance(e, Errors.RequestTimedOutError) and bool(e.args) and str(e.args[0]).startswith("Request timed out after")
+
+
 def _authenticating(conn_obj):
     state = getattr(conn_obj, "state", None)
     return state is not None and "authenticating" in str(state).lower()
@@ -218,6 +227,8 @@ def _canonical(exc):
         return "RECORD_TOO_LARGE", None
     if isinstance(exc, Errors.TopicAuthorizationFailedError):
         return "TOPIC_AUTHORIZATION_FAILED", None
+    if _client_timeout(exc):
+        return "TIMEOUT", None
     if isinstance(exc, GENERIC_CONNECTIVITY):
         seen = OBS.best()
         if seen:

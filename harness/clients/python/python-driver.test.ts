@@ -89,6 +89,21 @@ const refusedLoginCodes = (id: string): string[] =>
 describe.each(pythonClientSpecs())('$id', (spec) => {
   let driver: ExternalDriverHandle & { startupMs: number };
 
+  /** checkLogin against a listener that accepts connections and never says a word: its error. */
+  async function loginToSilentListener(protocol: 'SASL_PLAINTEXT' | 'SASL_SSL'): Promise<unknown> {
+    const held: Socket[] = [];
+    const silent = createServer((s) => void held.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const nowhere = { ...target, listeners: [{ securityProtocol: protocol, host: '127.0.0.1', port }] };
+      return await driver.checkLogin({ target: nowhere, protocol, principal: target.principals[0]! }).then(() => undefined, (e: unknown) => e);
+    } finally {
+      for (const s of held) s.destroy();
+      silent.close();
+    }
+  }
+
   beforeAll(async () => {
     driver = await startPythonDriver(spec);
     progress(`${spec.id}: startup`, `${driver.startupMs} ms spawn → startup_complete (version ${driver.version})`);
@@ -137,20 +152,20 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
   // (1.4.5 had fixed that for SSL, dpkp/kafka-python#1696); the harness ends such a driver
   // request at its own bound (35 s, TIMEOUT "no result from the driver").
   it.runIf(spec.id === 'kafka-python-2.0.2')('a SASL_SSL listener that accepts and never answers: TIMEOUT, naming the connection attempt that timed out', async () => {
-    const held: Socket[] = [];
-    const silent = createServer((s) => void held.push(s));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-    try {
-      const port = (silent.address() as AddressInfo).port;
-      const nowhere = { ...target, listeners: [{ securityProtocol: 'SASL_SSL' as const, host: '127.0.0.1', port }] };
-      const err = await driver.checkLogin({ target: nowhere, protocol: 'SASL_SSL', principal: target.principals[0]! }).then(() => undefined, (e: unknown) => e);
-      expect(err).toBeInstanceOf(ClientError);
-      expect((err as ClientError).code).toBe('TIMEOUT');
-      expect((err as ClientError).message).toMatch(/Connection attempt to .*<handshake>.* timed out/);
-    } finally {
-      for (const s of held) s.destroy();
-      silent.close();
-    }
+    const err = await loginToSilentListener('SASL_SSL');
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).code).toBe('TIMEOUT');
+    expect((err as ClientError).message).toMatch(/Connection attempt to .*<handshake>.* timed out/);
+  });
+
+  // kafka-python closes a connection whose request went unanswered with a RequestTimedOutError of
+  // its own ("Request timed out after N ms"); no broker sent REQUEST_TIMED_OUT, so the code is
+  // TIMEOUT. Seen under stress-ng: 3.0.12's refused login read REQUEST_TIMED_OUT when its
+  // ApiVersions request timed out before the refusal came.
+  it.runIf(spec.id.startsWith('kafka-python-'))('a SASL_PLAINTEXT listener that accepts and never answers: TIMEOUT (the client\'s own request timeout), not REQUEST_TIMED_OUT', async () => {
+    const err = await loginToSilentListener('SASL_PLAINTEXT');
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).code, (err as ClientError).message).toBe('TIMEOUT');
   });
 
   // A busy machine can hold a client past its session timeout (seen: two KafkaJS members
@@ -164,11 +179,25 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
     const late = createKafkaJsDriver();
     try {
       await driver.produce(conn(), topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: `a-${i}` })));
+      // The stall comes once the member has read a-* (its records_consumed progress events): a
+      // fixed 5 s was not always enough to join and read on a busy machine (stop 25's CI: nothing
+      // read before the stall, so nothing re-read after it).
+      let read = 0;
+      let readAll!: () => void;
+      const readA = new Promise<void>((r) => { readAll = r; });
+      const stop = driver.onProgress((ev) => {
+        if (ev.event === 'records_consumed' && (read += ev.count ?? 0) >= 10) readAll();
+      });
       const consuming = driver.consume(conn(), { topics: [topic], groupId: newGroup('stall'), fromBeginning: true, count: 20, timeoutMs: 60_000 });
       consuming.catch(() => undefined);
-      // Time for the member to join and read a-*: the driver reports no progress to wait on. If
-      // it had not read them yet, nothing is re-read and the "> 20 deliveries" check below fails.
-      await new Promise((r) => setTimeout(r, 5_000));
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([readA, consuming.then(() => undefined),
+          new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`the member read ${read} of the 10 a-* records within 30 s`)), 30_000); })]);
+      } finally {
+        clearTimeout(timer);
+        stop();
+      }
       process.kill(driver.pid, 'SIGSTOP');
       try {
         await new Promise((r) => setTimeout(r, 14_000)); // the driver's session timeout is 10 s

@@ -14,11 +14,11 @@ import { mavenBuild } from '../../util/maven.js';
 import { cacheDir, ensureDir, projectRoot } from '../../util/paths.js';
 import { freePorts, waitPortsBindable } from '../../util/ports.js';
 import { groupRssKb, groupThreads, isAlive, killGroup, readTail, startGuarded, type GuardedProcess } from '../../util/process.js';
-import { progress, step } from '../../util/progress.js';
+import { progress, secs, step } from '../../util/progress.js';
 import { kafkaListenersReady, provisionNamespaces, waitForCluster, type NamespacePlan } from '../pulsar/pulsar-admin.js';
 import {
   preparePulsarRun, pulsarLogins, stopBrokerOfStateFile, tokenAuthConf, type PulsarSecretPaths,
-  pulsarLog4j2Properties, THROWAWAY_STOP_GRACE_MS,
+  pulsarLog4j2Properties, pulsarStartError, THROWAWAY_STOP_GRACE_MS,
 } from '../pulsar/pulsar-run.js';
 import { asRestartable, type Listener, type RestartableTarget, type RestartTiming, type StartedTarget } from '../types.js';
 import { ensureGdnNar, gdnSourceSpec, GDN_VERSIONS } from './gdn-nar.js';
@@ -358,7 +358,7 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverRe
       await killGroup(first.pid, Math.min(20_000, Math.max(1000, until - Date.now())));
     }
   };
-  await phaseOne(left());
+  await phaseOne(left()).catch((err: unknown) => { throw pulsarStartError(err, `gdn broker, phase 1 (${secs(Date.now() - t0)} after launch)`, logFile); });
   progress('gdn broker', `phase 1 done in ${((Date.now() - t0) / 1000).toFixed(1)} s (cluster and namespaces written); phase 2 with c8streams-kop`);
   let proc = launch('phase 2: Pulsar with c8streams-kop', true);
   const state: GdnState = {
@@ -427,7 +427,7 @@ export async function startGdnBroker(opts: GdnBrokerOptions = {}, how: { neverRe
     await gdnListenersReady(target, left(), abortOf(proc, 'phase 2'));
   } catch (err) {
     await killGroup(proc.pid, THROWAWAY_STOP_GRACE_MS).catch(() => undefined);
-    throw err;
+    throw pulsarStartError(err, `gdn broker, phase 2 (${secs(Date.now() - t0)} after launch, bound ${secs(deadline - t0)})`, logFile);
   }
   progress('gdn broker', `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${proc.pid}, both phases)`);
   if (reuse) writeFileSync(stateFile(), JSON.stringify(state, null, 2), { mode: 0o600 });

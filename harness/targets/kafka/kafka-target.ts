@@ -55,8 +55,8 @@ export function kafkaUuid(): string {
  * A broker of its own for one scenario file (faults.broker-restart): never reused, a smaller heap,
  * restartable on the same data directory and ports.
  */
-export async function startRestartableKafkaBroker(): Promise<RestartableTarget> {
-  return asRestartable(await startKafkaBroker({ reuse: false, heap: '512m' }));
+export async function startRestartableKafkaBroker(opts: Pick<KafkaTargetOptions, 'startTimeoutMs'> = {}): Promise<RestartableTarget> {
+  return asRestartable(await startKafkaBroker({ ...opts, reuse: false, heap: '512m' }));
 }
 
 export async function startKafkaBroker(opts: KafkaTargetOptions = {}): Promise<StartedTarget & Partial<RestartableTarget>> {

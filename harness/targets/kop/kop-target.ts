@@ -18,12 +18,12 @@ import { mavenBuild, runMaven } from '../../util/maven.js';
 import { cacheDir, ensureDir } from '../../util/paths.js';
 import { freePorts, waitPortsBindable } from '../../util/ports.js';
 import { groupRssKb, groupThreads, isAlive, killGroup, readTail, startGuarded } from '../../util/process.js';
-import { progress } from '../../util/progress.js';
+import { progress, secs } from '../../util/progress.js';
 import { recordTiming } from '../../reporting/timings.js';
 import { asRestartable, type Listener, type RestartableTarget, type RestartTiming, type StartedTarget } from '../types.js';
 import { activeFaults } from '../faults.js';
 import { kafkaListenersReady, provisionNamespaces, waitForCluster } from '../pulsar/pulsar-admin.js';
-import { preparePulsarRun, pulsarLog4j2Properties, THROWAWAY_STOP_GRACE_MS, type PulsarRun } from '../pulsar/pulsar-run.js';
+import { preparePulsarRun, pulsarLog4j2Properties, pulsarStartError, THROWAWAY_STOP_GRACE_MS, type PulsarRun } from '../pulsar/pulsar-run.js';
 export { adminRequest } from '../pulsar/pulsar-admin.js';
 import { ensureKopNar, kopNarPlan, type KopNar } from './kop-nar.js';
 import { KOP_AUTH_MODULE, KOP_POM_PATH, KOP_VERSIONS } from './versions.js';
@@ -563,7 +563,7 @@ Promise<StartedKopBroker & RestartableTarget> {
     await kafkaListenersReady(target, left(), abort);
   } catch (err) {
     await killGroup(proc.pid, THROWAWAY_STOP_GRACE_MS).catch(() => undefined);
-    throw err;
+    throw pulsarStartError(err, `${label} (${secs(Date.now() - t0)} after launch, bound ${secs(deadline - t0)})`, logFile);
   }
   progress(label, `ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${pid})`);
   if (reuse) writeFileSync(stateFile(), JSON.stringify(state, null, 2), { mode: 0o600 });

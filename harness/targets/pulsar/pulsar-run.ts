@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { basename, join } from 'node:path';
 import { mintJwt, newSecretKey, writeSecretKey } from '../../security/jwt.js';
 import { principalFor, roleOf, type TenantFabric } from '../../security/principals.js';
-import { registerSecret } from '../../security/redact.js';
+import { redact, registerSecret } from '../../security/redact.js';
 import { generateTls, type TlsMaterial } from '../../security/tls.js';
 import { ensureDir, workDir } from '../../util/paths.js';
-import { isAlive, killGroup } from '../../util/process.js';
+import { isAlive, killGroup, logErrorLines } from '../../util/process.js';
 import type { Principal } from '../types.js';
 
 /** Where a run's secrets are; plain paths, kept in a target's reuse state. */
@@ -101,6 +101,17 @@ export function pulsarLogins(p: PulsarSecretPaths, tfs: TenantFabric[]): PulsarL
  * every run's end (measured: "kop broker: stopped in 6.9 s").
  */
 export const THROWAWAY_STOP_GRACE_MS = 1_000;
+
+/**
+ * A Pulsar start that did not get ready (a readiness wait timed out, or the process exited): the
+ * same error, prefixed with what was starting and followed by the last ERROR lines of its log, so
+ * that the one line a CI log keeps says why (the log file itself is gone with the run's clone).
+ */
+export function pulsarStartError(err: unknown, what: string, logFile: string): Error {
+  const msg = err instanceof Error ? err.message : String(err);
+  const errors = logErrorLines(logFile);
+  return new Error(redact(`${what}: ${msg}${errors.length ? `; last ERROR lines of ${logFile}: ${errors.join(' | ')}` : `; no ERROR line in ${logFile}`}`));
+}
 
 /**
  * Stops the broker a KOPC_REUSE=1 state file names (a JSON object with `pid`), if it still runs
