@@ -256,7 +256,6 @@ function pollLoop(session: ConsumerSession, into: InRecord[]) {
   };
 }
 
-
 /**
  * Why faults.broker-restart is skipped unless asked for: its private brokers cost minutes per
  * target (kop 80-190 s and gdn 140-190 s to start on a loaded 2-core machine; the family took

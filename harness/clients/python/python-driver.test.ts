@@ -12,7 +12,7 @@ import type { StartedTarget } from '../../targets/types.js';
 import { isAlive } from '../../util/process.js';
 import { progress } from '../../util/progress.js';
 import { ensureDir, workDir } from '../../util/paths.js';
-import { pollUntil as retryUntil } from '../../util/wait.js';
+import { pollUntil as retryUntil, withTimeout } from '../../util/wait.js';
 import type { Capability, ConsumerSession, Connection, InRecord, TopicPartition } from '../types.js';
 import type { ExternalDriverHandle } from '../external/external-driver.js';
 import { pythonClientSpecs, startPythonDriver } from './python-driver.js';
@@ -190,12 +190,9 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
       });
       const consuming = driver.consume(conn(), { topics: [topic], groupId: newGroup('stall'), fromBeginning: true, count: 20, timeoutMs: 60_000 });
       consuming.catch(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([readA, consuming.then(() => undefined),
-          new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`the member read ${read} of the 10 a-* records within 30 s`)), 30_000); })]);
+        await withTimeout('the member to read the 10 a-* records (records_consumed)', 30_000, Promise.race([readA, consuming.then(() => undefined)]));
       } finally {
-        clearTimeout(timer);
         stop();
       }
       process.kill(driver.pid, 'SIGSTOP');
