@@ -59,6 +59,9 @@ export interface Toxiproxy {
   stop(): Promise<void>;
 }
 
+/** The bound of the one-time `go install` of toxiproxy-server. */
+export const TOXIPROXY_BUILD_MS = 600_000;
+
 /** The cached toxiproxy-server binary, built with `go install` on first use. */
 export async function ensureToxiproxyServer(): Promise<string> {
   const dir = join(cacheDir, 'toxiproxy', TOXIPROXY_VERSION);
@@ -76,7 +79,7 @@ export async function ensureToxiproxyServer(): Promise<string> {
     await step(`toxiproxy-server ${TOXIPROXY_VERSION}: go install from the Go module proxy`, async () => {
       // Without the linker flag the server reports version "git".
       const r = await execa(go, ['install', '-ldflags', `-X ${MODULE}.Version=${TOXIPROXY_VERSION}`, `${SERVER_PACKAGE}@v${TOXIPROXY_VERSION}`],
-        { reject: false, all: true, stdin: 'ignore', timeout: 600_000, env: { ...process.env, GOBIN: tmp, GOFLAGS: '-buildvcs=false' } });
+        { reject: false, all: true, stdin: 'ignore', timeout: TOXIPROXY_BUILD_MS, env: { ...process.env, GOBIN: tmp, GOFLAGS: '-buildvcs=false' } });
       if (r.exitCode !== 0 || !existsSync(join(tmp, 'server'))) {
         const last = (r.all ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit code ${r.exitCode}`;
         throw new Error(`toxiproxy: go install ${SERVER_PACKAGE}@v${TOXIPROXY_VERSION} failed: ${last}`);

@@ -8,14 +8,14 @@
 // Run for a few clients whose runtimes differ (CI time): the fault windows are short.
 // faults.broker-restart needs no proxy: it stops and starts a broker of its own (one per target
 // per file run, restarted per cell; the shared per-run broker is never touched).
-import { afterAll, expect, type TestContext } from 'vitest';
+import { afterAll, beforeAll, expect, type TestContext } from 'vitest';
 import * as allure from 'allure-js-commons';
-import { forEachTargetForClients, leaveSharedTarget, type Names } from '../../fixtures/conformance.js';
+import { forEachTargetForClients, leaveSharedTarget, targetSlots, type Names } from '../../fixtures/conformance.js';
 import { readTail } from '../../harness/util/process.js';
 import { ClientError } from '../../harness/errors/canonical.js';
 import { acknowledged, expectDelivery, type DeliveryRecord } from '../../harness/util/delivery.js';
 import { recordRetry } from '../../harness/util/retry-log.js';
-import { startToxiproxy, type Toxiproxy } from '../../harness/util/toxiproxy.js';
+import { ensureToxiproxyServer, startToxiproxy, TOXIPROXY_BUILD_MS, type Toxiproxy } from '../../harness/util/toxiproxy.js';
 import { progress, secs } from '../../harness/util/progress.js';
 import { offersPrivateProxiedTarget, PRIVATE_BROKER_START_MS, startProxiedTarget, startRestartableTarget } from '../../harness/targets/registry.js';
 import { TargetUnavailableError, type RestartableTarget, type RestartTiming, type StartedTarget, type TargetInfo } from '../../harness/targets/types.js';
@@ -66,6 +66,16 @@ async function stopOwnBrokers(except?: string): Promise<void> {
     await broker.stop();
   }
 }
+
+// toxiproxy-server is built (go install, once per machine) before the first cell, not inside it: on
+// a fresh machine under stress-ng the build took 93 s, and the first Toxiproxy cell timed out at its
+// 90 s bound. A failed build is left to the cells, which report it. Run only when a started target
+// has a proxied path, and only when one of this file's cells runs.
+beforeAll(async () => {
+  if (targetSlots().some((s) => s.state === 'started' && (s.info.proxied || offersPrivateProxiedTarget(s.id)))) {
+    await ensureToxiproxyServer().catch(() => undefined);
+  }
+}, TOXIPROXY_BUILD_MS + 60_000);
 
 afterAll(async () => {
   const s = await server?.catch(() => undefined);
