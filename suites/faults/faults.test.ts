@@ -148,10 +148,27 @@ interface FaultPath {
 }
 
 /**
+ * The proxy's controls for one attempt of a cell: once the attempt has timed out, every fault step
+ * it still takes is refused. Vitest starts the next test (or the retry) while a timed-out body runs
+ * on, and a stale cut or toxic must not reach it (seen: a timed-out connection-reset cell's cut
+ * failed the next cell's login with `SASL PLAIN authentication failed: Closed connection`).
+ */
+function forThisAttempt(tp: Toxiproxy, signal: AbortSignal): Toxiproxy {
+  const alive = () => { if (signal.aborted) throw new Error('faults: this attempt timed out; its fault steps stopped'); };
+  return {
+    ...tp,
+    setEnabled: async (name, enabled) => { alive(); await tp.setEnabled(name, enabled); },
+    addToxic: async (proxy, t) => { alive(); await tp.addToxic(proxy, t); },
+    removeToxic: async (proxy, t) => { alive(); await tp.removeToxic(proxy, t); },
+    reset: async () => { alive(); await tp.reset(); },
+  };
+}
+
+/**
  * The proxied path to the cell's target: the shared broker's proxied listener, or else the
  * target's private proxied broker (startProxiedTarget), or "not applicable".
  */
-async function faultPath(shared: TargetInfo, ctx: OwnBrokerContext): Promise<FaultPath> {
+async function faultPath(shared: TargetInfo, ctx: OwnBrokerContext & { signal: AbortSignal }): Promise<FaultPath> {
   let target = shared;
   if (!target.proxied) {
     if (!offersPrivateProxiedTarget(target.id)) ctx.skip(`not applicable: ${target.proxiedUnavailable ?? `target ${target.id} offers no proxied listener`}`);
@@ -160,7 +177,7 @@ async function faultPath(shared: TargetInfo, ctx: OwnBrokerContext): Promise<Fau
   const p = target.proxied;
   if (!p) throw new Error(`target ${target.id}: no proxied listener on the broker meant to have one`);
   server ??= startToxiproxy();
-  const tp = await server;
+  const tp = forThisAttempt(await server, ctx.signal);
   let made = proxies.get(p.advertised.port);
   if (!made) {
     made = (async () => {
@@ -419,9 +436,9 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, _client, slot) => {
     ? `not applicable: ${slot.info.proxiedUnavailable ?? `target ${slot.id} offers no proxied listener`}` : undefined;
   const scenario: typeof declare = (name, fn) => declare(name, unavailable ? ({ skip }) => skip(unavailable) : fn, viaPrivate ? { timeoutMs: WITH_PRIVATE_START_MS } : undefined);
 
-  scenario('faults.connection-reset: connections cut mid-produce and mid-consume; the client reconnects and nothing acknowledged is lost', async ({ target, task, driver, names, requires, skip, onTestFailed }) => {
+  scenario('faults.connection-reset: connections cut mid-produce and mid-consume; the client reconnects and nothing acknowledged is lost', async ({ target, task, driver, names, requires, skip, onTestFailed, signal }) => {
     requires('groups.session');
-    const f = await faultPath(target, { task, skip, onTestFailed });
+    const f = await faultPath(target, { task, skip, onTestFailed, signal });
     const { conn, direct } = f;
     const topic = await topicFor(driver, direct, names, 'reset');
     const acked: DeliveryRecord[] = [];
@@ -463,8 +480,8 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, _client, slot) => {
     expectDelivery(acked, consumed);
   });
 
-  scenario('faults.latency: 200 ms ± 50 ms on every answer; produce and consume finish within their timeouts, in order', async ({ target, task, driver, names, skip, onTestFailed }) => {
-    const f = await faultPath(target, { task, skip, onTestFailed });
+  scenario('faults.latency: 200 ms ± 50 ms on every answer; produce and consume finish within their timeouts, in order', async ({ target, task, driver, names, skip, onTestFailed, signal }) => {
+    const f = await faultPath(target, { task, skip, onTestFailed, signal });
     const { conn, direct } = f;
     const topic = await topicFor(driver, direct, names, 'latency');
     await f.tp.addToxic(f.proxy, { name: 'latency', type: 'latency', stream: 'downstream', attributes: { latency: 200, jitter: 50 } });
@@ -479,8 +496,8 @@ forEachTargetForClients('faults', FAULT_CLIENTS, (declare, _client, slot) => {
     expectDelivery(acknowledged(records, acks), got);
   });
 
-  scenario('faults.broker-gone: the broker stops answering; a consume fails with a canonical error within its bound, and the client recovers', async ({ target, task, driver, names, skip, onTestFailed }) => {
-    const f = await faultPath(target, { task, skip, onTestFailed });
+  scenario('faults.broker-gone: the broker stops answering; a consume fails with a canonical error within its bound, and the client recovers', async ({ target, task, driver, names, skip, onTestFailed, signal }) => {
+    const f = await faultPath(target, { task, skip, onTestFailed, signal });
     const { conn, direct } = f;
     const topic = await topicFor(driver, direct, names, 'gone');
     const records = batch('g', 3);
