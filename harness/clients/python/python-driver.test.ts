@@ -145,17 +145,29 @@ describe.each(pythonClientSpecs())('$id', (spec) => {
   });
 
   // kafka-python 2.0.2 closes a connection that has not finished connecting within its bound
-  // and then raises only NoBrokersAvailable; the cause is in its log, and the driver takes it
-  // from there (UNKNOWN before). Only 2.0.2: confluent-kafka gives up after 15 s
+  // and then raises only NoBrokersAvailable; the cause is in its log ("Connection attempt to …
+  // timed out"), and the driver takes it from there (TIMEOUT). kafka-python does not always log
+  // it: during its version probe, conn.connect() times the attempt out at last_attempt + the
+  // remaining span, and the loop around it (connect_blocking) stops at its own deadline, the same
+  // span counted a few ms later. On a busy machine the loop can end first (a stress-ng CI run:
+  // UNKNOWN), and nothing names a cause: the driver then says UNKNOWN with the bare exception,
+  // and must not claim one. Only 2.0.2: confluent-kafka gives up after 15 s
   // (CONNECTION_CLOSED), and kafka-python 3.0.12 does not give up at all: its KafkaAdminClient
   // was still connecting after 180 s with request_timeout_ms 15 s and bootstrap_timeout_ms 7 s
   // (1.4.5 had fixed that for SSL, dpkp/kafka-python#1696); the harness ends such a driver
   // request at its own bound (35 s, TIMEOUT "no result from the driver").
-  it.runIf(spec.id === 'kafka-python-2.0.2')('a SASL_SSL listener that accepts and never answers: TIMEOUT, naming the connection attempt that timed out', async () => {
+  it.runIf(spec.id === 'kafka-python-2.0.2')('a SASL_SSL listener that accepts and never answers: TIMEOUT naming the connection attempt that timed out, or UNKNOWN with no cause when kafka-python logged none', async () => {
     const err = await loginToSilentListener('SASL_SSL');
     expect(err).toBeInstanceOf(ClientError);
-    expect((err as ClientError).code).toBe('TIMEOUT');
-    expect((err as ClientError).message).toMatch(/Connection attempt to .*<handshake>.* timed out/);
+    const { code, message } = err as ClientError;
+    if (code === 'TIMEOUT') {
+      expect(message).toMatch(/Connection attempt to .*<handshake>.* timed out/);
+    } else {
+      progress(`${spec.id}: silent SASL_SSL listener`, `kafka-python logged no timed-out attempt: ${message.split('\n')[0]}`);
+      expect(code).toBe('UNKNOWN');
+      expect(message).toMatch(/NoBrokersAvailable/);
+      expect(message).not.toMatch(/cause seen in kafka-python's log|last connection error/);
+    }
   });
 
   // kafka-python closes a connection whose request went unanswered with a RequestTimedOutError of
