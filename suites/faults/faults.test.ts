@@ -147,6 +147,11 @@ interface FaultPath {
   direct: Connection;
 }
 
+/** Ends a timed-out attempt's body where it is (vitest aborts the test's signal on its timeout). */
+function stopIfTimedOut(signal: AbortSignal, why: string): void {
+  if (signal.aborted) throw new Error(why);
+}
+
 /**
  * The proxy's controls for one attempt of a cell: once the attempt has timed out, every fault step
  * it still takes is refused. Vitest starts the next test (or the retry) while a timed-out body runs
@@ -154,7 +159,7 @@ interface FaultPath {
  * failed the next cell's login with `SASL PLAIN authentication failed: Closed connection`).
  */
 function forThisAttempt(tp: Toxiproxy, signal: AbortSignal): Toxiproxy {
-  const alive = () => { if (signal.aborted) throw new Error('faults: this attempt timed out; its fault steps stopped'); };
+  const alive = () => stopIfTimedOut(signal, 'faults: this attempt timed out; its fault steps stopped');
   return {
     ...tp,
     setEnabled: async (name, enabled) => { alive(); await tp.setEnabled(name, enabled); },
@@ -300,7 +305,7 @@ forEachTargetForClients('faults', [...RESTART_CLIENTS], (declare, _client, slot)
     requires('groups.session');
     // A timed-out attempt must stop where it is: vitest starts the retry while the timed-out body
     // would still run, and two attempts must not restart the same broker at once.
-    const alive = () => { if (signal.aborted) throw new Error('faults.broker-restart: this attempt timed out; stopped'); };
+    const alive = () => stopIfTimedOut(signal, 'faults.broker-restart: this attempt timed out; stopped');
     const broker = await ownBroker({ task, skip, onTestFailed }, slot.id, 'restartable');
     const notes = task.meta.kopc ? (task.meta.kopc.waits ??= []) : [];
     const conn: Connection = { target: broker, protocol: 'SASL_PLAINTEXT', principal: broker.principals[0]! };
